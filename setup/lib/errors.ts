@@ -1,0 +1,42 @@
+// Typed errors. Each carries the exit code bin/ should use and a hint that
+// tells the person what to do next. Only bin/ turns them into an exit.
+
+export const EXIT = Object.freeze({
+  ok: 0,
+  stepFailed: 1,
+  badInput: 2,
+  interrupted: 130,
+});
+
+export class LabError extends Error {
+  readonly exitCode: number;
+  readonly hint: string;
+
+  constructor(message: string, options: { hint: string; exitCode?: number; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? EXIT.stepFailed;
+  }
+}
+
+/** Bad flags, environment or input: exit 2. */
+export class ConfigError extends LabError {
+  constructor(message: string, hint: string, cause?: unknown) {
+    super(message, { hint, exitCode: EXIT.badInput, cause });
+  }
+}
+
+/** Something this machine lacks (Docker, an image): exit 2, it is set-up, not a failed step. */
+export class PrerequisiteError extends LabError {
+  constructor(message: string, hint: string, cause?: unknown) {
+    super(message, { hint, exitCode: EXIT.badInput, cause });
+  }
+}
+
+/** A step ran and failed: exit 1. */
+export class StepError extends LabError {
+  constructor(message: string, hint: string, cause?: unknown) {
+    super(message, { hint, exitCode: EXIT.stepFailed, cause });
+  }
+}
