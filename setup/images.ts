@@ -1,0 +1,39 @@
+// `npm run images`: makes sure the emulator and Node base images exist, says
+// what it did and how long it took, and records the chosen names for .ci/env.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { readImages } from "./lib/config.ts";
+import { EXIT, LabError } from "./lib/errors.ts";
+import { ensureImages, writeImagesEnv } from "./lib/local/images.ts";
+
+export async function images(root: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const started = performance.now();
+  const log = (line: string) => process.stderr.write(`[images] ${line}\n`);
+  const cache = join(root, ".cache");
+  try {
+    await mkdir(cache, { recursive: true });
+    const outcomes = await ensureImages({
+      images: readImages(env),
+      explicit: { moto: Boolean(env.LAB_MOTO_IMAGE?.trim()), node: Boolean(env.LAB_NODE_IMAGE?.trim()) },
+      workDir: join(cache, "images"),
+      log,
+    });
+    for (const o of Object.values(outcomes)) {
+      log(
+        `${o.role.padEnd(4)} ${o.image.padEnd(36)} ${o.action.padEnd(7)} ${o.seconds.toFixed(1).padStart(6)} s  ${o.detail}`,
+      );
+    }
+    await writeImagesEnv(join(cache, "images.env"), outcomes);
+    log(
+      `done in ${((performance.now() - started) / 1000).toFixed(1)} s; names recorded in .cache/images.env (used by \`source .ci/env\`)`,
+    );
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof LabError) {
+      log(`error: ${error.message}`);
+      log(`what to do: ${error.hint}`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}

