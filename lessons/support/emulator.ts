@@ -1,0 +1,42 @@
+// Test fixture: one emulator per test file, started before its tests and
+// stopped after them even when they fail.
+import { afterAll, beforeAll, inject } from "vitest";
+import { type Config, readConfig } from "../../setup/lib/config.ts";
+import { connectDocker, requireImage } from "../../setup/lib/local/docker.ts";
+import { type Emulator, startEmulator } from "../../setup/lib/local/emulator.ts";
+
+export interface EmulatorFixture {
+  /** The running emulator; valid inside tests, after beforeAll. */
+  readonly emulator: Emulator;
+  /** The project's Config as a user pointing AWS_ENDPOINT_URL at this emulator gets it. */
+  readonly config: Config;
+}
+
+export function useEmulator(): EmulatorFixture {
+  let emulator: Emulator | undefined;
+  let config: Config | undefined;
+
+  beforeAll(async () => {
+    const images = readConfig().images;
+    await requireImage(await connectDocker(), images.moto, "LAB_MOTO_IMAGE");
+    emulator = await startEmulator({ image: images.moto, runId: inject("labRunId") });
+    config = readConfig({ ...process.env, AWS_ENDPOINT_URL: emulator.endpoint, AWS_PROFILE: undefined });
+  }, 90_000);
+
+  afterAll(async () => {
+    await emulator?.stop();
+  }, 30_000);
+
+  return {
+    get emulator() {
+      if (!emulator)
+        throw new Error("the emulator is not running: useEmulator() must be called at the top of a test file");
+      return emulator;
+    },
+    get config() {
+      if (!config)
+        throw new Error("the emulator is not running: useEmulator() must be called at the top of a test file");
+      return config;
+    },
+  };
+}

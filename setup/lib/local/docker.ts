@@ -1,0 +1,98 @@
+// Access to the local Docker engine through testcontainers' client, with the
+// checks that turn "no Docker" or "no image" into one clear sentence.
+import { type ContainerRuntimeClient, getContainerRuntimeClient, ImageName } from "testcontainers";
+import { PrerequisiteError } from "../errors.ts";
+
+export const DOCKER_MISSING_HINT =
+  "Install Docker and start it (Debian: `apt-get install docker.io` then `dockerd &`; elsewhere Docker Desktop or Docker Engine), or run `bash .ci/provision` as root.";
+
+/** Label put on every container the project starts, so leftovers can be found and removed. */
+export const LAB_LABEL = "aws-cicd-lab.run";
+
+/**
+ * testcontainers reaches published ports through the bridge gateway when it
+ * finds itself inside a container (/.dockerenv), as on CI machines and in the
+ * demo image. The project publishes on 127.0.0.1 only (and the demo image runs
+ * with --network host), so with a local engine the ports are on loopback.
+ * The library reads only this variable; a value the user set wins.
+ */
+function pinPublishedPortsToLoopback(env: NodeJS.ProcessEnv): void {
+  const dockerHost = env.DOCKER_HOST ?? "";
+  if (dockerHost === "" || dockerHost.startsWith("unix://")) env.TESTCONTAINERS_HOST_OVERRIDE ??= "127.0.0.1";
+}
+
+export async function connectDocker(): Promise<ContainerRuntimeClient> {
+  pinPublishedPortsToLoopback(process.env);
+  try {
+    return await getContainerRuntimeClient();
+  } catch (error) {
+    throw new PrerequisiteError("Docker is not available: no Docker engine answered.", DOCKER_MISSING_HINT, error);
+  }
+}
+
+export async function imageExists(client: ContainerRuntimeClient, image: string): Promise<boolean> {
+  return client.image.exists(ImageName.fromString(image));
+}
+
+/** Fails with a hint when an image the project needs is not on this machine. */
+export async function requireImage(client: ContainerRuntimeClient, image: string, variable: string): Promise<void> {
+  if (!(await imageExists(client, image))) {
+    throw new PrerequisiteError(
+      `The image ${image} is not on this machine.`,
+      `Run \`npm run images\` to pull or build it, then \`source .ci/env\` so ${variable} names it.`,
+    );
+  }
+}
+
+/**
+ * testcontainers normally starts Ryuk, a sidecar that removes containers when
+ * the test process dies. Its image must be pulled from a registry; where none
+ * answers, Ryuk is turned off (the library reads only this variable) and the
+ * project removes its containers itself (see removeLabelledContainers).
+ * Returns whether Ryuk stays on.
+ */
+export async function useRyukIfAvailable(client: ContainerRuntimeClient, env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (env.TESTCONTAINERS_RYUK_DISABLED === "true") return false;
+  const ryukImages = await client.container.dockerode.listImages({
+    filters: { reference: [env.RYUK_CONTAINER_IMAGE ?? "testcontainers/ryuk"] },
+  });
+  if (ryukImages.length > 0) return true;
+  env.TESTCONTAINERS_RYUK_DISABLED = "true";
+  return false;
+}
+
+/** A run id names the process that owns the containers: `<kind>-<pid>-<start ms>`. */
+export function newRunId(kind: string): string {
+  return `${kind}-${process.pid}-${Date.now()}`;
+}
+
+function ownerAlive(runId: string): boolean {
+  const pid = Number(runId.split("-").at(-2));
+  if (!Number.isInteger(pid) || pid <= 0) return true; // not ours to judge: keep it
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes containers whose owning process is gone (a run that was killed
+ * before it could clean up, which Ryuk would otherwise have handled).
+ */
+export async function removeOrphanedContainers(client: ContainerRuntimeClient): Promise<number> {
+  const docker = client.container.dockerode;
+  const found = await docker.listContainers({ all: true, filters: { label: [LAB_LABEL] } });
+  const orphans = found.filter((info) => !ownerAlive(info.Labels[LAB_LABEL] ?? ""));
+  await Promise.all(orphans.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true })));
+  return orphans.length;
+}
+
+/** Force-removes every container carrying LAB_LABEL=runId; returns how many. */
+export async function removeLabelledContainers(client: ContainerRuntimeClient, runId: string): Promise<number> {
+  const docker = client.container.dockerode;
+  const found = await docker.listContainers({ all: true, filters: { label: [`${LAB_LABEL}=${runId}`] } });
+  await Promise.all(found.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true })));
+  return found.length;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { clientConfig } from "../setup/lib/aws/clients.ts";
+import { LOCAL_IMAGES, OFFICIAL_IMAGES, readAwsSettings, readConfig, readImages } from "../setup/lib/config.ts";
+import { imagesEnvFile } from "../setup/lib/local/images.ts";
+
+describe("image names", () => {
+  it("default to the official images", () => {
+    expect(readImages({})).toEqual(OFFICIAL_IMAGES);
+  });
+
+  it("come from LAB_MOTO_IMAGE and LAB_NODE_IMAGE when set, ignoring blanks", () => {
+    expect(readImages({ LAB_MOTO_IMAGE: "my/moto:1", LAB_NODE_IMAGE: "  " })).toEqual({
+      moto: "my/moto:1",
+      node: OFFICIAL_IMAGES.node,
+    });
+  });
+
+  it("are recorded for .ci/env without overriding a value the user exported", () => {
+    const file = imagesEnvFile({
+      moto: { role: "moto", image: LOCAL_IMAGES.moto, action: "built", seconds: 1, detail: "" },
+      node: { role: "node", image: OFFICIAL_IMAGES.node, action: "present", seconds: 0, detail: "" },
+    });
+    expect(file).toContain(`export LAB_MOTO_IMAGE="\${LAB_MOTO_IMAGE:-${LOCAL_IMAGES.moto}}"`);
+    expect(file).toContain(`export LAB_NODE_IMAGE="\${LAB_NODE_IMAGE:-${OFFICIAL_IMAGES.node}}"`);
+  });
+});
+
+describe("AWS settings and the client factory", () => {
+  it("take the endpoint from AWS_ENDPOINT_URL and the region from REGION first", () => {
+    const aws = readAwsSettings({
+      AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
+      REGION: "eu-west-1",
+      AWS_REGION: "us-west-2",
+    });
+    expect(aws).toEqual({ region: "eu-west-1", endpoint: "http://127.0.0.1:4566" });
+  });
+
+  it("never send a learner's profile or real credentials to an emulator", () => {
+    const config = clientConfig(readAwsSettings({ AWS_ENDPOINT_URL: "http://127.0.0.1:4566", AWS_PROFILE: "work" }));
+    expect(config.profile).toBeUndefined();
+    expect(config.credentials).toEqual({ accessKeyId: "testing", secretAccessKey: "testing" });
+    expect(config.forcePathStyle).toBe(true);
+  });
+
+  it("use the default credential chain (or the named profile) against AWS", () => {
+    const config = clientConfig(readAwsSettings({ REGION: "eu-west-1", AWS_PROFILE: "work" }));
+    expect(config).toMatchObject({ region: "eu-west-1", profile: "work" });
+    expect(config.endpoint).toBeUndefined();
+    expect(config.credentials).toBeUndefined();
+  });
+
+  it("is frozen, so nothing changes it after start-up", () => {
+    const config = readConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.aws)).toBe(true);
+  });
+});
