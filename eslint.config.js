@@ -17,6 +17,7 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
     },
   },
-  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
+  { files: ["bench/*.mjs"], languageOptions: { globals: { process: "readonly", Buffer: "readonly" } } },
   prettier,
 );

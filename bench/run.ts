@@ -1,0 +1,166 @@
+// npm run bench: loads the app in its container and a bare node:http server
+// answering the same /time JSON, in the same run, with wrk at 64 connections;
+// writes requests/s, p50/p99 and their ratio to docs/benchmarks.md.
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { $ } from "zx";
+import { readConfig } from "../setup/lib/config.ts";
+import { buildAppImage } from "../setup/lib/local/app-image.ts";
+import { startHostNetworkContainer } from "../setup/lib/local/containers.ts";
+import { connectDocker, newRunId, removeLabelledContainers, useRyukIfAvailable } from "../setup/lib/local/docker.ts";
+import { machine, writeSection } from "./report.ts";
+import { type WrkResult, wrk } from "./wrk.ts";
+
+const root = join(import.meta.dirname, "..");
+const CONNECTIONS = 64;
+const WARMUP_S = 2;
+const MEASURE_S = 8;
+const ROUNDS = 3;
+const GOAL_RATIO = 0.4;
+const GOAL_P99_MS = 15;
+
+const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  return port;
+}
+
+async function waitUntilAnswering(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing answered at ${url} within 10 s`);
+}
+
+async function measure(label: string, url: string, script?: string): Promise<WrkResult> {
+  await waitUntilAnswering(url.replace(/\/(contents|auth)$/, "/health"));
+  await wrk({ url, connections: CONNECTIONS, seconds: WARMUP_S, ...(script ? { script } : {}) });
+  const result = await wrk({ url, connections: CONNECTIONS, seconds: MEASURE_S, ...(script ? { script } : {}) });
+  say(
+    `${label}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, errors ${result.errors}`,
+  );
+  if (result.errors > 0)
+    throw new Error(`${label}: ${result.errors} failed requests; the numbers would be meaningless`);
+  return result;
+}
+
+/** The run with the median requests/s (its latencies come with it). */
+function median(results: WrkResult[]): WrkResult {
+  const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  if (!middle) throw new Error("no measurements");
+  return middle;
+}
+
+async function imageBytes(image: string): Promise<number> {
+  return Number((await $({ quiet: true })`docker image inspect --format {{.Size}} ${image}`).stdout.trim());
+}
+
+async function main(): Promise<void> {
+  await $({ quiet: true })`wrk --version`.nothrow().then((r) => {
+    if (!/^wrk /m.test(r.stdout + r.stderr))
+      throw new Error("wrk is not installed: `apt-get install wrk` (or `bash .ci/provision`)");
+  });
+  const { images } = readConfig();
+  const docker = await connectDocker();
+  await useRyukIfAvailable(docker, process.env);
+  const runId = newRunId("bench");
+  const appImage = "lab-app:bench";
+
+  say(`building ${appImage} on ${images.node}`);
+  await buildAppImage({ contextDir: join(root, "code"), nodeImage: images.node, version: "bench", image: appImage });
+  const addedMb = ((await imageBytes(appImage)) - (await imageBytes(images.node))) / 1e6;
+
+  const secret = randomBytes(48).toString("base64");
+  const ports = { bare: await freePort(), app: await freePort(), silent: await freePort() };
+  try {
+    // All three servers run for the whole benchmark (an idle one costs
+    // nothing); measuring them in alternating rounds and keeping each one's
+    // median round evens out a shared machine's drift.
+    const appEnv = (port: number, level: string) => ({
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      JWT_SECRET: secret,
+      LOG_LEVEL: level,
+    });
+    await startHostNetworkContainer({
+      image: images.node,
+      runId,
+      env: { PORT: String(ports.bare), HOST: "127.0.0.1" },
+      command: ["node", "/bench/bare-server.mjs"],
+      files: [[join(import.meta.dirname, "bare-server.mjs"), "/bench/bare-server.mjs"]],
+    });
+    await startHostNetworkContainer({ image: appImage, runId, env: appEnv(ports.app, "info") });
+    await startHostNetworkContainer({ image: appImage, runId, env: appEnv(ports.silent, "silent") });
+
+    const targets = {
+      bare: { label: "bare node:http /time", url: `http://127.0.0.1:${ports.bare}/time` },
+      app: { label: "app /time (logging on)", url: `http://127.0.0.1:${ports.app}/time` },
+      silent: { label: "app /time (LOG_LEVEL=silent)", url: `http://127.0.0.1:${ports.silent}/time` },
+      auth: {
+        label: "app POST /auth + GET /contents",
+        url: `http://127.0.0.1:${ports.app}/auth`,
+        script: join(import.meta.dirname, "auth-pair.lua"),
+      },
+    };
+    const runs: Record<keyof typeof targets, WrkResult[]> = { bare: [], app: [], silent: [], auth: [] };
+    for (let round = 1; round <= ROUNDS; round++) {
+      say(`round ${round} of ${ROUNDS}`);
+      for (const key of Object.keys(targets) as Array<keyof typeof targets>) {
+        const t = targets[key];
+        runs[key].push(await measure(t.label, t.url, "script" in t ? t.script : undefined));
+      }
+    }
+    const bareTime = median(runs.bare);
+    const appTime = median(runs.app);
+    const appSilent = median(runs.silent);
+    const appAuth = median(runs.auth);
+    const ratio = appTime.requestsPerSecond / bareTime.requestsPerSecond;
+    const verdict = (ok: boolean) => (ok ? "met" : "**not met**");
+    const row = (name: string, r: WrkResult, unit = "") =>
+      `| ${name} | ${Math.round(r.requestsPerSecond).toLocaleString("en")}${unit} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.requests.toLocaleString("en")} |`;
+    const nodeVersion = (await $({ quiet: true })`docker run --rm ${images.node} node --version`).stdout.trim();
+    const body = [
+      "## App throughput (`npm run bench`)",
+      "",
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}; Node ${nodeVersion} in \`${images.node}\`; wrk, 1 thread, ${CONNECTIONS} connections, ${MEASURE_S} s after a ${WARMUP_S} s warm-up, ${ROUNDS} alternating rounds; each row is that server's median round.`,
+      "Servers run in containers on the host's network and listen on 127.0.0.1 (Docker's userland proxy in front of a published port would cost more than the server under test).",
+      "",
+      "| server and route | requests/s | p50 ms | p99 ms | requests |",
+      "|---|---:|---:|---:|---:|",
+      row("bare `node:http`, `GET /time`", bareTime),
+      row("app, `GET /time`, request log on (`LOG_LEVEL=info`)", appTime),
+      row("app, `GET /time`, request log off (`LOG_LEVEL=silent`)", appSilent),
+      row("app, `POST /auth` + `GET /contents` (each request counted)", appAuth),
+      "",
+      `- app \`/time\` with logging on ÷ bare node:http: **${(ratio * 100).toFixed(0)}%** (goal ≥ ${GOAL_RATIO * 100}%: ${verdict(ratio >= GOAL_RATIO)}); p99 ${appTime.p99Ms.toFixed(2)} ms (goal ≤ ${GOAL_P99_MS} ms: ${verdict(appTime.p99Ms <= GOAL_P99_MS)}).`,
+      `- sign-in-and-read pairs: about ${Math.round(appAuth.requestsPerSecond / 2).toLocaleString("en")} per second.`,
+      `- the app adds ${addedMb.toFixed(1)} MB to the base image (\`${appImage}\` minus \`${images.node}\`).`,
+      "- every request answered 2xx; a run with any failed request is refused.",
+    ].join("\n");
+    await writeSection(join(root, "docs", "benchmarks.md"), "app", body);
+    say(`ratio ${(ratio * 100).toFixed(0)}%, p99 ${appTime.p99Ms} ms; written to docs/benchmarks.md`);
+  } finally {
+    await removeLabelledContainers(docker, runId);
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  say(`failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
