@@ -1,0 +1,51 @@
+// code/buildspec.yml cannot run here (it needs CodeBuild); what can be checked
+// is its shape and that everything it calls or hands over exists.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+const code = join(import.meta.dirname, "..", "code");
+
+interface Buildspec {
+  version: number | string;
+  env: { variables: Record<string, string>; "exported-variables": string[] };
+  phases: Record<string, { commands: string[] }>;
+  reports: Record<string, { "base-directory": string; files: string[]; "file-format": string }>;
+  artifacts: { files: string[] };
+}
+
+const spec = parse(readFileSync(join(code, "buildspec.yml"), "utf8")) as Buildspec;
+const commands = Object.values(spec.phases).flatMap((p) => p.commands);
+
+describe("code/buildspec.yml", () => {
+  it("is a version 0.2 buildspec that builds on Node 24 through ECR Public", () => {
+    expect(String(spec.version)).toBe("0.2");
+    expect(spec.env.variables.NODE_IMAGE).toMatch(/node:24-bookworm-slim$/);
+  });
+
+  it("calls only scripts that exist in code/scripts", () => {
+    const scripts = commands.join("\n").match(/scripts\/[\w.-]+/g) ?? [];
+    expect(scripts).toEqual(expect.arrayContaining(["scripts/image-tag.sh", "scripts/run-checks.sh"]));
+    for (const script of scripts) expect(existsSync(join(code, script)), script).toBe(true);
+  });
+
+  it("tags with the rule script, builds with APP_VERSION and pushes only the unique tag", () => {
+    const all = commands.join("\n");
+    expect(all).toContain('IMAGE_TAG="$(sh scripts/image-tag.sh)"');
+    expect(all).toContain('--build-arg APP_VERSION="$IMAGE_TAG"');
+    expect(all).toContain('docker push "$IMAGE_URI"');
+    expect(all).not.toMatch(/:latest\b/);
+  });
+
+  it("publishes the JUnit report that run-checks.sh copies out", () => {
+    const report = Object.values(spec.reports)[0];
+    expect(report).toEqual({ "base-directory": "reports", files: ["junit.xml"], "file-format": "JUNITXML" });
+    expect(commands).toContain("sh scripts/run-checks.sh reports");
+  });
+
+  it("hands the Deploy stage the service template and a parameters file with the image URI", () => {
+    expect(spec.artifacts.files).toEqual(["infra/service.yaml", "service-config.json"]);
+    expect(commands.join("\n")).toMatch(/"ImageUri":"%s".*"\$IMAGE_URI" > service-config\.json/);
+  });
+});
