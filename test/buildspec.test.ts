@@ -16,6 +16,7 @@ interface Buildspec {
 }
 
 const spec = parse(readFileSync(join(code, "buildspec.yml"), "utf8")) as Buildspec;
+const testSpec = parse(readFileSync(join(code, "buildspec-test.yml"), "utf8")) as Buildspec;
 const commands = Object.values(spec.phases).flatMap((p) => p.commands);
 
 describe("code/buildspec.yml", () => {
@@ -46,6 +47,23 @@ describe("code/buildspec.yml", () => {
 
   it("hands the Deploy stage the service template and a parameters file with the image URI", () => {
     expect(spec.artifacts.files).toEqual(["infra/service.yaml", "service-config.json"]);
-    expect(commands.join("\n")).toMatch(/"ImageUri":"%s".*"\$IMAGE_URI" > service-config\.json/);
+    expect(commands.join("\n")).toMatch(
+      /"ImageUri":"%s".*"aws-cicd-lab:prefix":"%s".*"\$IMAGE_URI" "\$PREFIX" > service-config\.json/,
+    );
+  });
+
+  it("waits for the environment stack before handing over to Deploy", () => {
+    const wait = commands.indexOf('sh scripts/wait-for-stack.sh "$ENVIRONMENT_STACK"');
+    const handOver = commands.findIndex((c) => c.includes("service-config.json"));
+    expect(wait).toBeGreaterThanOrEqual(0);
+    expect(wait).toBeLessThan(handOver);
+  });
+});
+
+describe("code/buildspec-test.yml", () => {
+  it("runs the same checks script and publishes the same report", () => {
+    expect(testSpec.phases.build?.commands).toEqual(["sh scripts/run-checks.sh reports"]);
+    expect(testSpec.reports).toEqual(spec.reports);
+    expect(testSpec.env.variables.NODE_IMAGE).toBe(spec.env.variables.NODE_IMAGE);
   });
 });
