@@ -165,7 +165,7 @@ describe("environment.yaml", () => {
     const lb = (
       await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [listener?.LoadBalancerArn as string] }))
     ).LoadBalancers?.[0];
-    expect(lb).toMatchObject({ Scheme: "internet-facing", Type: "application" });
+    expect(lb).toMatchObject({ LoadBalancerName: `${prefix}-alb`, Scheme: "internet-facing", Type: "application" });
     expect(AppUrl).toBe(`http://${lb?.DNSName}`);
 
     const cluster = (await ecs.send(new DescribeClustersCommand({ clusters: [ClusterName as string] }))).clusters?.[0];

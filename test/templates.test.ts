@@ -262,6 +262,14 @@ describe("template settings the emulator does not apply", () => {
     expect((templates["service.yaml"] as Template).Parameters?.LogRetentionDays?.Default).toBeLessThanOrEqual(7);
   });
 
+  it("pipeline: the deploy role's listener-rule permission names the environment's load balancer", () => {
+    const lb = (templates["environment.yaml"] as Template).Resources.LoadBalancer?.Properties?.Name;
+    expect(lb).toEqual({ "Fn::Sub": "${Prefix}-alb" });
+    const rules = statements.find((s) => s.where === "pipeline.yaml/DeployRole" && s.Sid === "RulesOnOwnListener");
+    expect(JSON.stringify(rules?.Resource)).toContain("listener/app/${Prefix}-alb/");
+    expect(JSON.stringify(rules?.Resource)).toContain("listener-rule/app/${Prefix}-alb/");
+  });
+
   it("every resource in every template has a one-line description for the progress display", () => {
     for (const [file, t] of Object.entries(templates)) {
       for (const [id, r] of Object.entries(t.Resources)) {
