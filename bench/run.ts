@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { $ } from "zx";
-import { readConfig } from "../setup/lib/config.ts";
+import { readImages } from "../setup/lib/config.ts";
 import { buildAppImage } from "../setup/lib/local/app-image.ts";
 import { startHostNetworkContainer } from "../setup/lib/local/containers.ts";
 import { connectDocker, newRunId, removeLabelledContainers, useRyukIfAvailable } from "../setup/lib/local/docker.ts";
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     if (!/^wrk /m.test(r.stdout + r.stderr))
       throw new Error("wrk is not installed: `apt-get install wrk` (or `bash .ci/provision`)");
   });
-  const { images } = readConfig();
+  const images = readImages(process.env);
   const docker = await connectDocker();
   await useRyukIfAvailable(docker, process.env);
   const runId = newRunId("bench");

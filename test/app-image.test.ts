@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Wait } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { readConfig } from "../setup/lib/config.ts";
+import { readImages } from "../setup/lib/config.ts";
 import { buildAppImage, runAppChecks } from "../setup/lib/local/app-image.ts";
 import { type RunningContainer, startContainer } from "../setup/lib/local/containers.ts";
 import { connectDocker } from "../setup/lib/local/docker.ts";
@@ -24,7 +24,7 @@ let app: RunningContainer;
 
 beforeAll(async () => {
   reportsDir = await mkdtemp(join(tmpdir(), "lab-app-reports-"));
-  const build = { contextDir: codeDir, nodeImage: readConfig().images.node, version, image, reportsDir };
+  const build = { contextDir: codeDir, nodeImage: readImages(process.env).node, version, image, reportsDir };
   await runAppChecks(build);
   await buildAppImage(build);
   app = await startContainer({

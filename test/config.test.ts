@@ -50,7 +50,7 @@ describe("AWS settings and the client factory", () => {
   });
 
   it("is frozen, so nothing changes it after start-up", () => {
-    const config = readConfig({});
+    const config = readConfig([], {});
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.aws)).toBe(true);
   });

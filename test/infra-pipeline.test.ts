@@ -16,7 +16,8 @@ import { prefixTags, stackName, templateFile } from "../setup/lib/aws/naming.ts"
 import { deleteStack, deployStack, describeStack } from "../setup/lib/aws/stacks.ts";
 
 const fixture = useEmulator();
-const fast = { pollSeconds: 1, maxWaitSeconds: 60 };
+// "direct": the emulator records no outputs or exports for change sets (see stacks.ts).
+const fast = { pollSeconds: 1, maxWaitSeconds: 60, method: "direct" } as const;
 let cfn: CloudFormationClient;
 let bucket: string;
 

@@ -36,7 +36,8 @@ import { releaseVpcForDelete } from "../setup/lib/local/emulator-gaps.ts";
 
 const fixture = useEmulator();
 const prefix = "lab-infra";
-const fast = { pollSeconds: 1, maxWaitSeconds: 60 };
+// "direct": the emulator records no outputs or exports for change sets (see stacks.ts).
+const fast = { pollSeconds: 1, maxWaitSeconds: 60, method: "direct" } as const;
 const imageUri = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${prefix}-app:1a2b3c4d5e`;
 
 let cfn: CloudFormationClient;

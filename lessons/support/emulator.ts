@@ -1,7 +1,7 @@
 // Test fixture: one emulator per test file, started before its tests and
 // stopped after them even when they fail.
 import { afterAll, beforeAll, inject } from "vitest";
-import { type Config, readConfig } from "../../setup/lib/config.ts";
+import { type Config, readConfig, readImages } from "../../setup/lib/config.ts";
 import { connectDocker, requireImage } from "../../setup/lib/local/docker.ts";
 import { type Emulator, startEmulator } from "../../setup/lib/local/emulator.ts";
 
@@ -17,10 +17,15 @@ export function useEmulator(): EmulatorFixture {
   let config: Config | undefined;
 
   beforeAll(async () => {
-    const images = readConfig().images;
+    const images = readImages(process.env);
     await requireImage(await connectDocker(), images.moto, "LAB_MOTO_IMAGE");
     emulator = await startEmulator({ image: images.moto, runId: inject("labRunId") });
-    config = readConfig({ ...process.env, AWS_ENDPOINT_URL: emulator.endpoint, AWS_PROFILE: undefined });
+    config = readConfig([], {
+      ...process.env,
+      AWS_ENDPOINT_URL: emulator.endpoint,
+      AWS_PROFILE: undefined,
+      REGION: undefined,
+    });
   }, 90_000);
 
   afterAll(async () => {

@@ -1,5 +1,7 @@
-// Configuration is read here, once, from the environment (and, later, flags).
-// Nothing else in the project reads process.env for these settings.
+// Configuration is read here, once, from flags and the environment, into a
+// frozen Config. Nothing else in the project reads process.env for settings.
+import { parseArgs } from "node:util";
+import { ConfigError } from "./errors.ts";
 
 /** Container images the project runs or builds on. */
 export interface Images {
@@ -18,9 +20,31 @@ export interface AwsSettings {
   readonly profile?: string;
 }
 
+export type Target = "aws" | "local";
+export type SourceChoice = "codecommit" | "s3" | "auto";
+
 export interface Config {
+  readonly target: Target;
+  readonly prefix: string;
+  readonly source: SourceChoice;
   readonly aws: AwsSettings;
   readonly images: Images;
+  /** Ask before acting (AWS) and allow --step pauses: stdin is a TTY, not CI, no --yes. */
+  readonly interactive: boolean;
+  /** Pause before each step (TTY only). */
+  readonly stepByStep: boolean;
+  /** First and last step to run, e.g. 1 and 4. */
+  readonly fromStep: number;
+  readonly untilStep: number;
+  /** Local: leave the rehearsal running at the end. */
+  readonly keep: boolean;
+  readonly verbose: boolean;
+  /** teardown: only list what would be deleted. */
+  readonly dryRun: boolean;
+  readonly help: boolean;
+  /** stderr is a terminal: spinners and in-place progress; otherwise plain lines. */
+  readonly tty: boolean;
+  readonly color: boolean;
 }
 
 /** The images published by their projects; used when nothing else is configured. */
@@ -38,6 +62,17 @@ export const LOCAL_IMAGES: Images = Object.freeze({
 /** Region used against the emulator when none is given; moto accepts any. */
 export const EMULATOR_REGION = "us-east-1";
 
+/**
+ * 2–20 characters: lowercase letters, digits, hyphens; starts with a letter.
+ * 20 keeps every derived name within AWS limits: `<prefix>-artifacts-<12-digit
+ * account>-<region>` within S3's 63, `<prefix>-alb` within ELB's 32, and
+ * `<prefix>-environment` stack role names within IAM's 64.
+ */
+export const PREFIX_PATTERN = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
+
+/** Steps of the walk-through, in order. */
+export const STEPS = ["01", "02", "03", "04"] as const;
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 const nonEmpty = (value: string | undefined): string | undefined =>
@@ -50,9 +85,10 @@ export function readImages(env: Env): Images {
   });
 }
 
-export function readAwsSettings(env: Env): AwsSettings {
+export function readAwsSettings(env: Env, regionFlag?: string): AwsSettings {
   const endpoint = nonEmpty(env.AWS_ENDPOINT_URL);
-  const region = nonEmpty(env.REGION) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+  const region =
+    nonEmpty(regionFlag) ?? nonEmpty(env.REGION) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
   const profile = nonEmpty(env.AWS_PROFILE);
   return Object.freeze({
     region: region ?? EMULATOR_REGION,
@@ -61,6 +97,109 @@ export function readAwsSettings(env: Env): AwsSettings {
   });
 }
 
-export function readConfig(env: Env = process.env): Config {
-  return Object.freeze({ aws: readAwsSettings(env), images: readImages(env) });
+const FLAGS = {
+  target: { type: "string" },
+  region: { type: "string" },
+  prefix: { type: "string" },
+  source: { type: "string" },
+  yes: { type: "boolean", short: "y" },
+  step: { type: "boolean" },
+  from: { type: "string" },
+  until: { type: "string" },
+  keep: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  "dry-run": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function stepNumber(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const index = STEPS.indexOf(value.padStart(2, "0") as (typeof STEPS)[number]);
+  if (index < 0) throw new ConfigError(`--${flag} ${value} is not a step.`, `Use one of ${STEPS.join(", ")}.`);
+  return index + 1;
+}
+
+export interface Terminal {
+  readonly stdinIsTTY: boolean;
+  readonly stderrIsTTY: boolean;
+}
+
+/** Parses flags and environment into a Config; throws ConfigError (exit 2) on bad input. */
+export function readConfig(
+  argv: readonly string[] = [],
+  env: Env = process.env,
+  terminal: Terminal = { stdinIsTTY: Boolean(process.stdin.isTTY), stderrIsTTY: Boolean(process.stderr.isTTY) },
+): Config {
+  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>["values"];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError((error as Error).message, "Run with --help to see the flags.", error);
+  }
+
+  const regionGiven = nonEmpty(values.region) ?? nonEmpty(env.REGION);
+  const targetFlag = values.target ?? (regionGiven ? "aws" : "local");
+  if (targetFlag !== "aws" && targetFlag !== "local") {
+    throw new ConfigError(`--target ${targetFlag} is not a target.`, "Use --target aws or --target local.");
+  }
+  const target: Target = targetFlag;
+  if (target === "aws" && !regionGiven && !nonEmpty(env.AWS_REGION) && !nonEmpty(env.AWS_DEFAULT_REGION)) {
+    throw new ConfigError(
+      "--target aws needs a region.",
+      "Give one with --region eu-west-1 or REGION=eu-west-1 (any region where CodePipeline and Fargate run).",
+    );
+  }
+
+  const prefix = values.prefix ?? nonEmpty(env.PREFIX) ?? "demo";
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new ConfigError(
+      `--prefix "${prefix}" cannot be used.`,
+      "A prefix is 2 to 20 characters: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen.",
+    );
+  }
+
+  const source = (values.source ?? "auto").toLowerCase();
+  if (source !== "codecommit" && source !== "s3" && source !== "auto") {
+    throw new ConfigError(`--source ${values.source} is not a source.`, "Use --source codecommit, s3 or auto.");
+  }
+  if (target === "local" && source === "codecommit") {
+    throw new ConfigError(
+      "--source codecommit cannot be rehearsed locally: the emulator cannot store commits.",
+      "Leave --source out (the rehearsal uses the S3 source) or use --target aws.",
+    );
+  }
+
+  const fromStep = stepNumber("from", values.from, 1);
+  const untilStep = stepNumber("until", values.until, STEPS.length);
+  if (fromStep > untilStep) {
+    throw new ConfigError(`--from ${values.from} comes after --until ${values.until}.`, "Swap them.");
+  }
+
+  const ci = Boolean(nonEmpty(env.CI)) && env.CI !== "false";
+  const interactive = terminal.stdinIsTTY && !ci && !values.yes;
+  const aws = readAwsSettings(env, values.region);
+  if (target === "aws" && aws.endpoint !== undefined) {
+    throw new ConfigError(
+      `AWS_ENDPOINT_URL is set (${aws.endpoint}) but the target is AWS.`,
+      "Unset AWS_ENDPOINT_URL for a real account, or use --target local to rehearse against that endpoint.",
+    );
+  }
+
+  return Object.freeze({
+    target,
+    prefix,
+    source: target === "local" ? "s3" : source,
+    aws,
+    images: readImages(env),
+    interactive,
+    stepByStep: Boolean(values.step) && interactive,
+    fromStep,
+    untilStep,
+    keep: Boolean(values.keep),
+    verbose: Boolean(values.verbose),
+    dryRun: Boolean(values["dry-run"]),
+    help: Boolean(values.help),
+    tty: terminal.stderrIsTTY,
+    color: terminal.stderrIsTTY && nonEmpty(env.NO_COLOR) === undefined,
+  });
 }

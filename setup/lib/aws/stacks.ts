@@ -1,21 +1,30 @@
-// CloudFormation stacks: deploy (create, update, or recreate after a failed
-// first create) and delete, idempotently, waiting with the SDK's waiters.
-// Templates are files in infra/; this module passes parameters and tags only.
+// CloudFormation stacks: deploy through a change set (create or update; "no
+// changes" is success) with live progress from stack events, and delete,
+// idempotently, waiting with the SDK's waiters. A stack left failed by an
+// earlier attempt is deleted and created again. Templates are files in infra/;
+// this module passes parameters and tags only.
 import { readFile } from "node:fs/promises";
-import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import {
   type Capability,
+  type CloudFormationClient,
+  CreateChangeSetCommand,
   CreateStackCommand,
+  DeleteChangeSetCommand,
   DeleteStackCommand,
+  DescribeChangeSetCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
+  ExecuteChangeSetCommand,
   type Stack,
   UpdateStackCommand,
+  waitUntilChangeSetCreateComplete,
   waitUntilStackCreateComplete,
   waitUntilStackDeleteComplete,
   waitUntilStackUpdateComplete,
 } from "@aws-sdk/client-cloudformation";
 import { StepError } from "../errors.ts";
+import { type ResourceLine, StackProgress } from "../ui/stack-progress.ts";
+import { parseTemplate, resourceDescriptions } from "./templates.ts";
 
 export interface StackSpec {
   readonly name: string;
@@ -34,6 +43,14 @@ export interface DeployOptions {
   readonly pollSeconds?: number;
   /** Told about anything done besides the plain deploy (e.g. a failed stack removed first). */
   readonly onNotice?: (message: string) => void;
+  /** Called as events arrive, with the new events (oldest first). */
+  readonly onProgress?: (progress: StackProgress, fresh: readonly ResourceLine[]) => void;
+  /**
+   * "change-set" (default): CreateChangeSet, then ExecuteChangeSet. "direct":
+   * CreateStack / UpdateStack, for the emulator, whose ExecuteChangeSet records
+   * no outputs, exports or tags (so one stack could not import another's).
+   */
+  readonly method?: "change-set" | "direct";
 }
 
 export interface DeployResult {
@@ -43,12 +60,22 @@ export interface DeployResult {
 }
 
 /** A stack in one of these must be deleted before it can be created again. */
-const DEAD_STATES = new Set(["ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"]);
+const DEAD_STATES = new Set([
+  "ROLLBACK_COMPLETE",
+  "ROLLBACK_FAILED",
+  "CREATE_FAILED",
+  "DELETE_FAILED",
+  "REVIEW_IN_PROGRESS",
+]);
 
 function waiterConfig(client: CloudFormationClient, options: DeployOptions) {
   const poll = options.pollSeconds ?? 5;
-  return { client, maxWaitTime: options.maxWaitSeconds ?? 1800, minDelay: poll, maxDelay: Math.max(poll, poll * 4) };
+  return { client, maxWaitTime: options.maxWaitSeconds ?? 1800, minDelay: poll, maxDelay: Math.max(poll, poll * 3) };
 }
+
+const NO_CHANGES = /didn't contain changes|No updates are to be performed/;
+
+const isMissing = (error: unknown) => error instanceof Error && /does not exist/.test(error.message);
 
 export async function describeStack(client: CloudFormationClient, name: string): Promise<Stack | undefined> {
   try {
@@ -56,7 +83,7 @@ export async function describeStack(client: CloudFormationClient, name: string):
     const stack = Stacks?.[0];
     return stack?.StackStatus === "DELETE_COMPLETE" ? undefined : stack;
   } catch (error) {
-    if (error instanceof Error && /does not exist/.test(error.message)) return undefined;
+    if (isMissing(error)) return undefined;
     throw error;
   }
 }
@@ -68,15 +95,52 @@ export function outputsOf(stack: Stack | undefined): Record<string, string> {
   return outputs;
 }
 
-/** The reasons CloudFormation gave for failed resources, newest first. */
-async function failureReasons(client: CloudFormationClient, name: string): Promise<string> {
+/**
+ * Runs a waiter while feeding stack events to the progress display. Events
+ * are fetched on the same cadence as the waiter's checks; the waiter alone
+ * decides when the operation is over.
+ */
+async function watch<T>(
+  client: CloudFormationClient,
+  stackId: string,
+  progress: StackProgress,
+  options: DeployOptions,
+  waiting: Promise<T>,
+): Promise<T> {
+  const refresh = async () => {
+    try {
+      const { StackEvents } = await client.send(new DescribeStackEventsCommand({ StackName: stackId }));
+      const fresh = progress.ingest(StackEvents ?? []);
+      options.onProgress?.(progress, fresh);
+    } catch {
+      // Progress is a display: a failed fetch is retried on the next tick.
+    }
+  };
+  const timer = setInterval(() => void refresh(), (options.pollSeconds ?? 5) * 1000);
   try {
-    const { StackEvents } = await client.send(new DescribeStackEventsCommand({ StackName: name }));
+    const result = await waiting;
+    await refresh();
+    return result;
+  } catch (error) {
+    await refresh();
+    throw error;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The reason CloudFormation gave, from progress seen or, failing that, the stack's events. */
+async function failureReason(client: CloudFormationClient, stackId: string, progress?: StackProgress): Promise<string> {
+  const seen = progress?.failure;
+  if (seen) return `${seen.logicalId} (${seen.description}): ${seen.reason}`;
+  try {
+    const { StackEvents } = await client.send(new DescribeStackEventsCommand({ StackName: stackId }));
     const failed = (StackEvents ?? [])
       .filter((e) => e.ResourceStatus?.endsWith("FAILED") && e.ResourceStatusReason)
-      .slice(0, 5)
-      .map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
-    return failed.length > 0 ? failed.join("\n") : "CloudFormation gave no reason";
+      .at(-1);
+    if (failed) return `${failed.LogicalResourceId}: ${failed.ResourceStatusReason}`;
+    const stack = await describeStack(client, stackId);
+    return stack?.StackStatusReason ?? `the stack ended in ${stack?.StackStatus ?? "an unknown state"}`;
   } catch {
     return "CloudFormation gave no reason";
   }
@@ -84,15 +148,16 @@ async function failureReasons(client: CloudFormationClient, name: string): Promi
 
 async function settle(client: CloudFormationClient, stack: Stack, options: DeployOptions): Promise<Stack | undefined> {
   const status = stack.StackStatus ?? "";
-  if (!status.endsWith("_IN_PROGRESS")) return stack;
+  if (!status.endsWith("_IN_PROGRESS") || status === "REVIEW_IN_PROGRESS") return stack;
   options.onNotice?.(`${stack.StackName} is busy (${status}); waiting for it to finish first`);
   const config = waiterConfig(client, options);
-  const name = stack.StackName ?? "";
-  if (status.startsWith("DELETE"))
-    await waitUntilStackDeleteComplete(config, { StackName: name }).catch(() => undefined);
-  else if (status.startsWith("CREATE"))
-    await waitUntilStackCreateComplete(config, { StackName: name }).catch(() => undefined);
-  else await waitUntilStackUpdateComplete(config, { StackName: name }).catch(() => undefined);
+  const name = stack.StackId ?? stack.StackName ?? "";
+  const waiter = status.startsWith("DELETE")
+    ? waitUntilStackDeleteComplete
+    : status.startsWith("CREATE")
+      ? waitUntilStackCreateComplete
+      : waitUntilStackUpdateComplete;
+  await waiter(config, { StackName: name }).catch(() => undefined);
   return describeStack(client, name);
 }
 
@@ -103,13 +168,21 @@ export async function deleteStack(
 ): Promise<boolean> {
   const stack = await describeStack(client, name);
   if (!stack) return false;
-  await client.send(new DeleteStackCommand({ StackName: stack.StackId ?? name }));
+  const stackId = stack.StackId ?? name;
+  const progress = new StackProgress(name, {}, 0, new Date());
+  await client.send(new DeleteStackCommand({ StackName: stackId }));
   try {
-    await waitUntilStackDeleteComplete(waiterConfig(client, options), { StackName: stack.StackId ?? name });
+    await watch(
+      client,
+      stackId,
+      progress,
+      options,
+      waitUntilStackDeleteComplete(waiterConfig(client, options), { StackName: stackId }),
+    );
   } catch (error) {
     throw new StepError(
-      `Deleting stack ${name} failed:\n${await failureReasons(client, stack.StackId ?? name)}`,
-      "Run the command again; if it fails the same way, delete what the reason names by hand, then run it again.",
+      `Deleting stack ${name} failed: ${await failureReason(client, stackId, progress)}`,
+      "Run teardown again; if it fails the same way, delete what the reason names by hand, then run teardown again.",
       error,
     );
   }
@@ -122,6 +195,23 @@ export async function deployStack(
   options: DeployOptions = {},
 ): Promise<DeployResult> {
   const body = await readFile(spec.templateFile, "utf8");
+  const descriptions = resourceDescriptions(parseTemplate(body));
+
+  let existing = await describeStack(client, spec.name);
+  if (existing) existing = await settle(client, existing, options);
+  // The emulator leaves a failed create in CREATE_IN_PROGRESS for good; on AWS
+  // a create still in progress after the whole wait is just as stuck.
+  if (existing && (DEAD_STATES.has(existing.StackStatus ?? "") || existing.StackStatus === "CREATE_IN_PROGRESS")) {
+    options.onNotice?.(
+      `${spec.name} is in ${existing.StackStatus} from an earlier attempt; deleting it and creating it again`,
+    );
+    await deleteStack(client, spec.name, options);
+    existing = undefined;
+  }
+
+  const type = existing ? "UPDATE" : "CREATE";
+  const started = new Date();
+  let stackId = existing?.StackId ?? spec.name;
   const request = {
     StackName: spec.name,
     TemplateBody: body,
@@ -132,54 +222,64 @@ export async function deployStack(
     Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })),
     Capabilities: spec.capabilities ? [...spec.capabilities] : undefined,
   };
+  const unchanged = (): DeployResult => ({ stackId, action: "unchanged", outputs: outputsOf(existing) });
+  const isNoChange = (error: unknown) => type === "UPDATE" && error instanceof Error && NO_CHANGES.test(error.message);
 
-  let existing = await describeStack(client, spec.name);
-  if (existing) existing = await settle(client, existing, options);
-  // The emulator leaves a failed create in CREATE_IN_PROGRESS for good; on AWS
-  // a create still in progress after the whole wait is just as stuck.
-  const stuck = existing?.StackStatus === "CREATE_IN_PROGRESS";
-  if (existing && (DEAD_STATES.has(existing.StackStatus ?? "") || stuck)) {
-    options.onNotice?.(
-      `${spec.name} is in ${existing.StackStatus} from an earlier failed attempt; deleting it and creating it again`,
-    );
-    await deleteStack(client, spec.name, options);
-    existing = undefined;
-  }
-
-  const config = waiterConfig(client, options);
-  let action: DeployResult["action"];
-  let stackId: string;
+  // Phase 1: ask CloudFormation for the change. A refusal is a template or parameter problem.
+  let progress: StackProgress;
   try {
-    if (!existing) {
-      const created = await client.send(new CreateStackCommand({ ...request, OnFailure: "ROLLBACK" }));
-      stackId = created.StackId ?? spec.name;
-      action = "created";
-      await waitUntilStackCreateComplete(config, { StackName: stackId });
+    if (options.method === "direct") {
+      const sent = await (type === "CREATE"
+        ? client.send(new CreateStackCommand({ ...request, OnFailure: "ROLLBACK" }))
+        : client.send(new UpdateStackCommand(request)));
+      stackId = sent.StackId ?? stackId;
+      progress = new StackProgress(spec.name, descriptions, Object.keys(descriptions).length, started);
     } else {
-      stackId = existing.StackId ?? spec.name;
-      try {
-        await client.send(new UpdateStackCommand(request));
-      } catch (error) {
-        if (error instanceof Error && /No updates are to be performed/.test(error.message)) {
-          return { stackId, action: "unchanged", outputs: outputsOf(existing) };
-        }
-        throw error;
+      const changeSetName = `aws-cicd-lab-${Date.now()}`;
+      const created = await client.send(
+        new CreateChangeSetCommand({ ...request, ChangeSetName: changeSetName, ChangeSetType: type }),
+      );
+      stackId = created.StackId ?? stackId;
+      const ref = { StackName: stackId, ChangeSetName: changeSetName };
+      await waitUntilChangeSetCreateComplete(waiterConfig(client, options), ref).catch(() => undefined);
+      const changeSet = await client.send(new DescribeChangeSetCommand(ref));
+      const empty =
+        type === "UPDATE" && changeSet.Status === "CREATE_COMPLETE" && (changeSet.Changes ?? []).length === 0;
+      if (empty || (changeSet.Status === "FAILED" && NO_CHANGES.test(changeSet.StatusReason ?? ""))) {
+        await client.send(new DeleteChangeSetCommand(ref)).catch(() => undefined);
+        return unchanged();
       }
-      action = "updated";
-      await waitUntilStackUpdateComplete(config, { StackName: stackId });
+      if (changeSet.Status !== "CREATE_COMPLETE")
+        throw new Error(changeSet.StatusReason ?? `the change set ended in ${changeSet.Status}`);
+      progress = new StackProgress(spec.name, descriptions, (changeSet.Changes ?? []).length, started);
+      await client.send(new ExecuteChangeSetCommand(ref));
     }
   } catch (error) {
-    // A refused request (template or parameter error) has its reason in the error itself.
-    const refused =
-      error instanceof Error && error.name !== "TimeoutError" && !/waiter|state/i.test(error.message)
-        ? error.message
-        : "";
-    const reasons = refused || (await failureReasons(client, spec.name));
+    // The emulator refuses an empty update outright instead of failing the change set.
+    if (isNoChange(error)) return unchanged();
     throw new StepError(
-      `Stack ${spec.name} could not be deployed from ${spec.templateFile}:\n${reasons}`,
-      "Fix what the reason names, then run the step again: a failed first create is cleaned up automatically.",
+      `Stack ${spec.name} could not be deployed from ${spec.templateFile}: ${(error as Error).message}`,
+      "Check the parameters and the template (npm run lint:cfn), then run the step again.",
       error,
     );
   }
-  return { stackId, action, outputs: outputsOf(await describeStack(client, stackId)) };
+
+  // Phase 2: wait for it, showing progress. A failure here is a resource that could not be made.
+  const waiter = type === "CREATE" ? waitUntilStackCreateComplete : waitUntilStackUpdateComplete;
+  try {
+    await watch(client, stackId, progress, options, waiter(waiterConfig(client, options), { StackName: stackId }));
+  } catch (error) {
+    throw new StepError(
+      `Stack ${spec.name} could not be ${type === "CREATE" ? "created" : "updated"}: ${await failureReason(client, stackId, progress)}`,
+      type === "CREATE"
+        ? "Fix what the reason names and run the step again: the failed stack is removed and created again."
+        : "Fix what the reason names and run the step again: CloudFormation has rolled the stack back to its last working state.",
+      error,
+    );
+  }
+  return {
+    stackId,
+    action: type === "CREATE" ? "created" : "updated",
+    outputs: outputsOf(await describeStack(client, stackId)),
+  };
 }
