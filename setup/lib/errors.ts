@@ -40,3 +40,13 @@ export class StepError extends LabError {
     super(message, { hint, exitCode: EXIT.stepFailed, cause });
   }
 }
+
+/** Ctrl-C: exit 130; everything made so far is kept and a re-run carries on. */
+export class InterruptedError extends LabError {
+  constructor() {
+    super("Interrupted.", {
+      hint: "Nothing is lost: run the same command again to carry on from where it stopped, or bin/teardown to remove everything.",
+      exitCode: EXIT.interrupted,
+    });
+  }
+}

@@ -1,6 +1,17 @@
 // The one place that constructs AWS SDK clients. Every client in the project
 // comes from makeClient, so endpoint, region, credentials and retry behaviour
 // are decided here and nowhere else.
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { CodeBuildClient } from "@aws-sdk/client-codebuild";
+import { CodeCommitClient } from "@aws-sdk/client-codecommit";
+import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { ECRClient } from "@aws-sdk/client-ecr";
+import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsSettings } from "../config.ts";
 
 /** What every SDK v3 client constructor accepts that this factory sets. */
@@ -41,4 +52,66 @@ export function clientConfig(aws: AwsSettings): CommonClientConfig {
 /** Builds an SDK v3 client, e.g. `makeClient(S3Client, config.aws)`. */
 export function makeClient<C>(Client: new (config: CommonClientConfig) => C, aws: AwsSettings): C {
   return new Client(clientConfig(aws));
+}
+
+/**
+ * Every client a run needs, made on first use, all through makeClient. One
+ * set per Config, so the emulator's endpoint or the learner's region applies
+ * to all of them.
+ */
+export interface AwsClients {
+  readonly cfn: CloudFormationClient;
+  readonly s3: S3Client;
+  readonly ecr: ECRClient;
+  readonly ec2: EC2Client;
+  readonly cc: CodeCommitClient;
+  readonly cp: CodePipelineClient;
+  readonly cb: CodeBuildClient;
+  readonly logs: CloudWatchLogsClient;
+  readonly sts: STSClient;
+  readonly tagging: ResourceGroupsTaggingAPIClient;
+  readonly secrets: SecretsManagerClient;
+}
+
+export function awsClients(aws: AwsSettings): AwsClients {
+  const cache = new Map<string, unknown>();
+  const lazy = <C>(key: string, Client: new (config: CommonClientConfig) => C): C => {
+    if (!cache.has(key)) cache.set(key, makeClient(Client, aws));
+    return cache.get(key) as C;
+  };
+  return {
+    get cfn() {
+      return lazy("cfn", CloudFormationClient);
+    },
+    get s3() {
+      return lazy("s3", S3Client);
+    },
+    get ecr() {
+      return lazy("ecr", ECRClient);
+    },
+    get ec2() {
+      return lazy("ec2", EC2Client);
+    },
+    get cc() {
+      return lazy("cc", CodeCommitClient);
+    },
+    get cp() {
+      return lazy("cp", CodePipelineClient);
+    },
+    get cb() {
+      return lazy("cb", CodeBuildClient);
+    },
+    get logs() {
+      return lazy("logs", CloudWatchLogsClient);
+    },
+    get sts() {
+      return lazy("sts", STSClient);
+    },
+    get tagging() {
+      return lazy("tagging", ResourceGroupsTaggingAPIClient);
+    },
+    get secrets() {
+      return lazy("secrets", SecretsManagerClient);
+    },
+  };
 }

@@ -24,6 +24,8 @@ export interface ContainerSpec {
   readonly runId: string;
   readonly wait: WaitStrategy;
   readonly env?: Record<string, string>;
+  /** Extra labels, e.g. which rehearsal and role the container belongs to. */
+  readonly labels?: Record<string, string>;
   readonly startupTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; 10 s as ECS does. */
   readonly stopTimeoutMs?: number;
@@ -42,7 +44,7 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningContai
   const started = await new LoopbackContainer(spec.image)
     .withExposedPorts(spec.port)
     .withEnvironment(spec.env ?? {})
-    .withLabels({ [LAB_LABEL]: spec.runId })
+    .withLabels({ ...spec.labels, [LAB_LABEL]: spec.runId })
     .withWaitStrategy(spec.wait)
     .withStartupTimeout(spec.startupTimeoutMs ?? 60_000)
     .start();

@@ -12,11 +12,16 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-export async function startEmulator(options: { image: string; runId: string }): Promise<Emulator> {
+export async function startEmulator(options: {
+  image: string;
+  runId: string;
+  labels?: Record<string, string>;
+}): Promise<Emulator> {
   const container = await startContainer({
     image: options.image,
     port: MOTO_PORT,
     runId: options.runId,
+    ...(options.labels ? { labels: options.labels } : {}),
     wait: Wait.forHttp("/moto-api/", MOTO_PORT).forStatusCode(200),
     stopTimeoutMs: 2_000,
   });

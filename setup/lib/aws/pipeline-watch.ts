@@ -1,0 +1,155 @@
+// Following a pipeline run on AWS: find the execution for exactly one source
+// revision (not an older run), follow it stage by stage, and on failure say
+// which action failed, why, and what the failing build printed last.
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { BatchGetBuildsCommand, type CodeBuildClient } from "@aws-sdk/client-codebuild";
+import {
+  type CodePipelineClient,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  ListActionExecutionsCommand,
+  ListPipelineExecutionsCommand,
+  type StageState,
+} from "@aws-sdk/client-codepipeline";
+import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
+import { StepError } from "../errors.ts";
+
+export interface WatchOptions {
+  readonly maxWaitSeconds: number;
+  readonly minDelaySeconds?: number;
+  readonly maxDelaySeconds?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface StageLine {
+  readonly name: string;
+  readonly status: string;
+}
+
+function waiter(options: WatchOptions) {
+  return {
+    client: undefined,
+    maxWaitTime: options.maxWaitSeconds,
+    minDelay: options.minDelaySeconds ?? 5,
+    maxDelay: options.maxDelaySeconds ?? 15,
+    ...(options.signal ? { abortSignal: options.signal } : {}),
+  };
+}
+
+/** Waits for the run that builds exactly `revisionId` (a commit id or an S3 object version) and returns its id. */
+export async function findExecution(
+  cp: CodePipelineClient,
+  pipelineName: string,
+  revisionId: string,
+  options: WatchOptions,
+): Promise<string> {
+  let found: string | undefined;
+  const result = await createWaiter(waiter(options), pipelineName, async () => {
+    const { pipelineExecutionSummaries } = await cp.send(
+      new ListPipelineExecutionsCommand({ pipelineName, maxResults: 20 }),
+    );
+    found = pipelineExecutionSummaries?.find((e) =>
+      e.sourceRevisions?.some((r) => r.revisionId === revisionId),
+    )?.pipelineExecutionId;
+    return { state: found ? WaiterState.SUCCESS : WaiterState.RETRY, reason: found };
+  });
+  try {
+    checkExceptions(result);
+  } catch (error) {
+    throw new StepError(
+      `No run of ${pipelineName} for revision ${revisionId} started within ${options.maxWaitSeconds} s.`,
+      "Check the pipeline's trigger (EventBridge rule) in the console, or start the pipeline by hand, then run step 04 again.",
+      error,
+    );
+  }
+  return found as string;
+}
+
+/** Stage by stage, for the progress display. */
+export function stageLines(stages: readonly StageState[] | undefined, executionId: string): StageLine[] {
+  return (stages ?? []).map((s) => ({
+    name: s.stageName ?? "?",
+    status: s.latestExecution?.pipelineExecutionId === executionId ? (s.latestExecution.status ?? "?") : "Waiting",
+  }));
+}
+
+/** Follows a run until it ends; resolves when it succeeded, throws with the failure's details otherwise. */
+export async function followExecution(
+  clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient; readonly logs: CloudWatchLogsClient },
+  pipelineName: string,
+  executionId: string,
+  options: WatchOptions & { readonly onStages?: (lines: StageLine[]) => void },
+): Promise<void> {
+  let status = "InProgress";
+  const result = await createWaiter(waiter(options), executionId, async () => {
+    const [execution, state] = await Promise.all([
+      clients.cp.send(new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId: executionId })),
+      clients.cp.send(new GetPipelineStateCommand({ name: pipelineName })),
+    ]);
+    options.onStages?.(stageLines(state.stageStates, executionId));
+    status = execution.pipelineExecution?.status ?? "InProgress";
+    if (status === "Succeeded") return { state: WaiterState.SUCCESS, reason: status };
+    if (["Failed", "Stopped", "Superseded", "Cancelled"].includes(status))
+      return { state: WaiterState.FAILURE, reason: status };
+    return { state: WaiterState.RETRY, reason: status };
+  });
+  if (result.state === WaiterState.SUCCESS) return;
+  if (result.state === WaiterState.FAILURE) {
+    throw new StepError(
+      `The pipeline run ${executionId} ${status.toLowerCase()}:\n${await failureDetails(clients, pipelineName, executionId)}`,
+      status === "Superseded"
+        ? "A newer commit replaced this run; run step 04 again to follow the newest one."
+        : "Fix what the failing action reports, commit, and run step 04 again (or retry the stage in the console).",
+    );
+  }
+  try {
+    checkExceptions(result);
+  } catch (error) {
+    throw new StepError(
+      `The pipeline run ${executionId} was still ${status} after ${options.maxWaitSeconds} s.`,
+      "It is still running: follow it in the console, then run step 04 again.",
+      error,
+    );
+  }
+}
+
+/** The failed action's summary and, for a CodeBuild action, the last lines of its build log. */
+export async function failureDetails(
+  clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient; readonly logs: CloudWatchLogsClient },
+  pipelineName: string,
+  executionId: string,
+  logLines = 20,
+): Promise<string> {
+  const { actionExecutionDetails } = await clients.cp.send(
+    new ListActionExecutionsCommand({ pipelineName, filter: { pipelineExecutionId: executionId } }),
+  );
+  const failed = (actionExecutionDetails ?? []).find((a) => a.status === "Failed");
+  if (!failed) return "No action reported a failure (the run may have been stopped or superseded).";
+  const summary =
+    failed.output?.executionResult?.externalExecutionSummary ??
+    failed.output?.executionResult?.errorDetails?.message ??
+    "";
+  const lines = [`${failed.stageName} › ${failed.actionName} failed${summary ? `: ${summary}` : ""}`];
+  const buildId =
+    failed.input?.actionTypeId?.provider === "CodeBuild"
+      ? failed.output?.executionResult?.externalExecutionId
+      : undefined;
+  if (buildId) {
+    const { builds } = await clients.cb.send(new BatchGetBuildsCommand({ ids: [buildId] }));
+    const where = builds?.[0]?.logs;
+    if (where?.groupName && where.streamName) {
+      const { events } = await clients.logs.send(
+        new GetLogEventsCommand({
+          logGroupName: where.groupName,
+          logStreamName: where.streamName,
+          limit: logLines,
+          startFromHead: false,
+        }),
+      );
+      lines.push(`last ${logLines} lines of ${where.groupName}:`);
+      for (const e of events ?? []) lines.push(`  ${(e.message ?? "").trimEnd()}`);
+    }
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,102 @@
+// The local rehearsal's containers: the emulator and the app, labelled with
+// the prefix so a re-run finds and reuses them and teardown finds and removes
+// them, even after the process that started them has gone.
+import { Wait } from "testcontainers";
+import { type RunningContainer, startContainer } from "./containers.ts";
+import { connectDocker } from "./docker.ts";
+import { startEmulator } from "./emulator.ts";
+
+export const REHEARSAL_LABEL = "aws-cicd-lab.rehearsal";
+export const ROLE_LABEL = "aws-cicd-lab.role";
+
+export type RehearsalRole = "emulator" | "app";
+
+export interface RehearsalContainer {
+  readonly id: string;
+  readonly role: RehearsalRole;
+  readonly image: string;
+  readonly running: boolean;
+  /** http://127.0.0.1:<published port>, when running. */
+  readonly url?: string;
+}
+
+/** Not tied to a process: these outlive `bin/run --keep` and are removed by teardown. */
+function rehearsalRunId(prefix: string): string {
+  return `rehearsal-${prefix}`;
+}
+
+export async function findRehearsal(prefix: string): Promise<RehearsalContainer[]> {
+  const docker = (await connectDocker()).container.dockerode;
+  const found = await docker.listContainers({ all: true, filters: { label: [`${REHEARSAL_LABEL}=${prefix}`] } });
+  return found.map((c) => {
+    const port = c.Ports.find((p) => p.PublicPort && (p.IP === "127.0.0.1" || p.IP === "0.0.0.0"))?.PublicPort;
+    return {
+      id: c.Id,
+      role: (c.Labels[ROLE_LABEL] ?? "app") as RehearsalRole,
+      image: c.Image,
+      running: c.State === "running",
+      ...(c.State === "running" && port ? { url: `http://127.0.0.1:${port}` } : {}),
+    };
+  });
+}
+
+async function answers(url: string, path: string): Promise<boolean> {
+  return fetch(`${url}${path}`, { signal: AbortSignal.timeout(3_000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
+}
+
+export async function removeContainers(ids: readonly string[]): Promise<void> {
+  const docker = (await connectDocker()).container.dockerode;
+  await Promise.all(
+    ids.map((id) =>
+      docker
+        .getContainer(id)
+        .remove({ force: true, v: true })
+        .catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        }),
+    ),
+  );
+}
+
+/** The rehearsal's emulator: the running one for this prefix if it answers, else a new one. */
+export async function ensureEmulator(prefix: string, image: string): Promise<{ endpoint: string; reused: boolean }> {
+  const existing = (await findRehearsal(prefix)).filter((c) => c.role === "emulator");
+  const live = existing.find((c) => c.running && c.url);
+  if (live?.url && (await answers(live.url, "/moto-api/"))) return { endpoint: live.url, reused: true };
+  await removeContainers(existing.map((c) => c.id));
+  const emulator = await startEmulator({
+    image,
+    runId: rehearsalRunId(prefix),
+    labels: { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "emulator" },
+  });
+  return { endpoint: emulator.endpoint, reused: false };
+}
+
+/**
+ * The app container standing in for the Fargate service: kept when it already
+ * runs this image, otherwise replaced (the old one is removed once the new
+ * one answers /health).
+ */
+export async function ensureAppContainer(
+  prefix: string,
+  image: string,
+  env: Record<string, string>,
+): Promise<{ url: string; id: string; replaced: boolean; reused: boolean }> {
+  const apps = (await findRehearsal(prefix)).filter((c) => c.role === "app");
+  const same = apps.find((c) => c.running && c.image === image && c.url);
+  if (same?.url && (await answers(same.url, "/health")))
+    return { url: same.url, id: same.id, replaced: false, reused: true };
+  const started: RunningContainer = await startContainer({
+    image,
+    port: 8080,
+    runId: rehearsalRunId(prefix),
+    env,
+    labels: { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "app" },
+    wait: Wait.forHttp("/health", 8080).forStatusCode(200),
+  });
+  await removeContainers(apps.map((c) => c.id));
+  return { url: started.url, id: started.id, replaced: apps.length > 0, reused: false };
+}

@@ -1,0 +1,60 @@
+// Connecting a run to its target: on AWS, the account behind the credentials;
+// locally, the Docker engine and the emulator (reused when this prefix's
+// emulator already runs, started otherwise).
+import { readAwsSettings, type Config } from "./config.ts";
+import { whoAmI } from "./aws/preflight.ts";
+import { awsClients } from "./aws/clients.ts";
+import { connectDocker, requireImage, useRyukIfAvailable } from "./local/docker.ts";
+import { ensureEmulator, findRehearsal } from "./local/rehearsal.ts";
+
+export interface Session {
+  /** The Config with the emulator's endpoint filled in for the local target. */
+  readonly config: Config;
+  readonly accountId: string;
+  /** Local: whether the emulator was already running (a re-run) or started now. */
+  readonly emulator?: { readonly endpoint: string; readonly reused: boolean; readonly external: boolean };
+}
+
+function withEndpoint(config: Config, endpoint: string): Config {
+  return Object.freeze({
+    ...config,
+    aws: readAwsSettings({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: config.aws.region }),
+  });
+}
+
+/**
+ * @param startIfMissing false for teardown: with no emulator running there is
+ * nothing in it to delete, and none is started.
+ */
+export async function openSession(config: Config, startIfMissing = true): Promise<Session | undefined> {
+  if (config.target === "aws") {
+    const identity = await whoAmI(awsClients(config.aws).sts, config.aws.region, config.aws.profile);
+    return { config, accountId: identity.accountId };
+  }
+  const docker = await connectDocker();
+  await useRyukIfAvailable(docker, process.env);
+  if (config.aws.endpoint !== undefined) {
+    return {
+      config,
+      accountId: "123456789012",
+      emulator: { endpoint: config.aws.endpoint, reused: true, external: true },
+    };
+  }
+  if (!startIfMissing) {
+    const running = (await findRehearsal(config.prefix)).find((c) => c.role === "emulator" && c.running && c.url);
+    if (!running?.url) return undefined;
+    return {
+      config: withEndpoint(config, running.url),
+      accountId: "123456789012",
+      emulator: { endpoint: running.url, reused: true, external: false },
+    };
+  }
+  await requireImage(docker, config.images.moto, "LAB_MOTO_IMAGE");
+  await requireImage(docker, config.images.node, "LAB_NODE_IMAGE");
+  const emulator = await ensureEmulator(config.prefix, config.images.moto);
+  return {
+    config: withEndpoint(config, emulator.endpoint),
+    accountId: "123456789012",
+    emulator: { ...emulator, external: false },
+  };
+}

@@ -1,0 +1,114 @@
+// The walk-through's voice: headings, explanations, results, and spinners for
+// long waits. Everything goes to stderr. On a terminal, spinners update in
+// place; elsewhere (CI, a pipe, a log file) every update is a plain line.
+import { Chalk, type ChalkInstance } from "chalk";
+import ora, { type Ora } from "ora";
+
+export interface Spinner {
+  /** Replace the spinner's text (on a terminal) or print it as a line (elsewhere, when it changed). */
+  update(text: string): void;
+  /** Print a line above the spinner without disturbing it. */
+  log(text: string): void;
+  succeed(text: string): void;
+  fail(text: string): void;
+}
+
+export interface Narrator {
+  readonly color: ChalkInstance;
+  /** "Step 02 · Seed the repository". */
+  heading(step: string, title: string): void;
+  /** Why the step exists and what it will do: shown before it runs. */
+  explain(text: string): void;
+  info(text: string): void;
+  ok(text: string): void;
+  warn(text: string): void;
+  error(text: string): void;
+  /** Plain output that belongs on stdout (e.g. the summary), not the progress stream. */
+  result(text: string): void;
+  spin(text: string): Spinner;
+}
+
+export interface NarratorOptions {
+  readonly tty: boolean;
+  readonly color: boolean;
+  readonly stream?: NodeJS.WriteStream;
+  readonly out?: NodeJS.WriteStream;
+}
+
+export function createNarrator(options: NarratorOptions): Narrator {
+  const stream = options.stream ?? process.stderr;
+  const out = options.out ?? process.stdout;
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const write = (line: string) => stream.write(`${line}\n`);
+  let active: Ora | undefined;
+  // Lines printed while a spinner runs go above it.
+  const print = (line: string) => {
+    if (active?.isSpinning) {
+      const text = active.text;
+      active.clear();
+      write(line);
+      active.text = text;
+      active.render();
+    } else write(line);
+  };
+
+  return {
+    color: c,
+    heading(step, title) {
+      print("");
+      print(c.bold.cyan(`━━ Step ${step} · ${title} ━━`));
+    },
+    explain(text) {
+      for (const line of text.trim().split("\n")) print(c.dim(`   ${line}`));
+    },
+    info(text) {
+      print(`   ${text}`);
+    },
+    ok(text) {
+      print(`${c.green("✓")}  ${text}`);
+    },
+    warn(text) {
+      print(`${c.yellow("!")}  ${text}`);
+    },
+    error(text) {
+      print(`${c.red("✗")}  ${text}`);
+    },
+    result(text) {
+      out.write(`${text}\n`);
+    },
+    spin(text) {
+      if (!options.tty) {
+        let last = text;
+        write(`…  ${text}`);
+        return {
+          update(next) {
+            if (next !== last) write(`…  ${next}`);
+            last = next;
+          },
+          log: (line) => write(`   ${line}`),
+          succeed: (line) => write(`${c.green("✓")}  ${line}`),
+          fail: (line) => write(`${c.red("✗")}  ${line}`),
+        };
+      }
+      const spinner = ora({ text, stream, isEnabled: true, color: "cyan", discardStdin: false }).start();
+      active = spinner;
+      const end = () => {
+        if (active === spinner) active = undefined;
+      };
+      return {
+        update(next) {
+          spinner.text = next;
+        },
+        log: (line) => print(`   ${line}`),
+        succeed(line) {
+          spinner.stopAndPersist({ symbol: c.green("✓"), text: ` ${line}` });
+          end();
+        },
+        fail(line) {
+          spinner.stopAndPersist({ symbol: c.red("✗"), text: ` ${line}` });
+          end();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// Proves the app answers at its URL, over real HTTP: healthy, the expected
+// version, /time in the right shape, and the sign-in round trip.
+import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
+import { StepError } from "./errors.ts";
+
+export interface AppCheck {
+  readonly name: string;
+  readonly detail: string;
+}
+
+export interface WaitOptions {
+  readonly maxWaitSeconds: number;
+  /** Shortest and longest pause between attempts; the SDK's waiter backs off between them. */
+  readonly minDelaySeconds?: number;
+  readonly maxDelaySeconds?: number;
+  readonly signal?: AbortSignal;
+  readonly onAttempt?: (attempt: number, status: string) => void;
+}
+
+async function get(url: string, init?: RequestInit): Promise<Response> {
+  return fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+}
+
+/** Polls GET /health with backoff until it answers 200. */
+export async function waitForHealthy(url: string, options: WaitOptions): Promise<void> {
+  let attempt = 0;
+  const result = await createWaiter(
+    {
+      client: undefined,
+      maxWaitTime: options.maxWaitSeconds,
+      minDelay: options.minDelaySeconds ?? 1,
+      maxDelay: options.maxDelaySeconds ?? 10,
+      ...(options.signal ? { abortSignal: options.signal } : {}),
+    },
+    url,
+    async () => {
+      attempt += 1;
+      try {
+        const res = await get(`${url}/health`);
+        options.onAttempt?.(attempt, `HTTP ${res.status}`);
+        return { state: res.status === 200 ? WaiterState.SUCCESS : WaiterState.RETRY, reason: res.status };
+      } catch (error) {
+        options.onAttempt?.(
+          attempt,
+          (error as Error).cause ? String((error as Error).cause) : (error as Error).message,
+        );
+        return { state: WaiterState.RETRY, reason: error };
+      }
+    },
+  );
+  try {
+    checkExceptions(result);
+  } catch (error) {
+    throw new StepError(
+      `${url}/health did not answer 200 within ${options.maxWaitSeconds} s.`,
+      "Check that the service's tasks are running and healthy, then run the step again.",
+      error,
+    );
+  }
+}
+
+/** Checks /, /time and the /auth → /contents round trip; throws on the first that fails. */
+export async function verifyApp(url: string, expectedVersion: string): Promise<AppCheck[]> {
+  const checks: AppCheck[] = [];
+  const fail = (what: string, detail: string): never => {
+    throw new StepError(
+      `${url}${what}: ${detail}`,
+      "Look at the app's logs for this release, fix it, and release again.",
+    );
+  };
+
+  const root = (await (await get(`${url}/`)).json()) as { service?: string; version?: string; hostname?: string };
+  if (root.version !== expectedVersion) fail("/", `reports version "${root.version}", expected "${expectedVersion}"`);
+  checks.push({ name: "GET /", detail: `${root.service} ${root.version} on ${root.hostname}` });
+
+  const time = (await (await get(`${url}/time`)).json()) as { message?: unknown; timestamp?: unknown };
+  if (typeof time.message !== "string" || !Number.isInteger(time.timestamp)) {
+    fail("/time", `answered ${JSON.stringify(time)}, expected a message and an integer timestamp`);
+  }
+  checks.push({ name: "GET /time", detail: `"${String(time.message)}" at ${String(time.timestamp)}` });
+
+  const auth = await get(`${url}/auth`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "learner@example.com", password: "workshop" }),
+  });
+  const { token } = (await auth.json()) as { token?: string };
+  if (auth.status !== 200 || !token) fail("/auth", `answered ${auth.status} without a token`);
+  const contents = await get(`${url}/contents`, { headers: { authorization: `Bearer ${token}` } });
+  const claims = (await contents.json()) as { email?: string };
+  if (contents.status !== 200 || claims.email !== "learner@example.com") {
+    fail("/contents", `answered ${contents.status} ${JSON.stringify(claims)}`);
+  }
+  checks.push({ name: "POST /auth + GET /contents", detail: "token issued and accepted" });
+  return checks;
+}
+
+/** A line the learner can paste to try the app. */
+export function curlLine(url: string): string {
+  return `curl -s ${url}/time`;
+}

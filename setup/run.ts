@@ -1,0 +1,258 @@
+// bin/run: the walk-through. Reads the flags, connects to the target, runs
+// steps 01-04 in order (narrated, timed, resumable), prints the summary, and
+// for the local rehearsal tears everything down at the end unless --keep.
+// Returns the exit code; only bin/ exits.
+import * as step01 from "./01-bucket-stack.ts";
+import * as step02 from "./02-seed-repository.ts";
+import * as step03 from "./03-pipeline-and-environment.ts";
+import * as step04 from "./04-verify-app.ts";
+import { type Config, readConfig, STEPS } from "./lib/config.ts";
+import { createContext, type RunContext } from "./lib/context.ts";
+import { EXIT, InterruptedError, LabError } from "./lib/errors.ts";
+import { openSession } from "./lib/session.ts";
+import { createNarrator, type Narrator } from "./lib/ui/narrator.ts";
+import { teardown } from "./teardown.ts";
+
+interface StepModule {
+  readonly title: string;
+  run(ctx: RunContext, quiet?: boolean): Promise<void>;
+}
+
+export const STEP_MODULES: Readonly<Record<(typeof STEPS)[number], StepModule>> = {
+  "01": step01,
+  "02": step02,
+  "03": step03,
+  "04": step04,
+};
+
+/** For tests: called after each step, e.g. to simulate an interruption there. */
+export interface RunHooks {
+  afterStep?(step: string): void | Promise<void>;
+}
+
+export const RUN_HELP = `Usage: bin/run [flags]     (also: npm start -- [flags])
+
+Builds a CI/CD pipeline to ECS Fargate step by step, narrated:
+  01 bucket stack   02 seed repository   03 pipeline and environment   04 verify app
+With a region it works in your AWS account; without one it rehearses everything
+locally against an AWS emulator in Docker, for free.
+
+  --target aws|local     default: aws when --region or REGION is given, else local
+  --region REGION        AWS region, e.g. eu-west-1 (or REGION=...)
+  --prefix NAME          names everything (default: demo; 2-20 of a-z, 0-9, -)
+  --source codecommit|s3|auto   where the app's source goes (default: auto)
+  --yes, -y              do not ask for confirmation
+  --step                 pause before each step (on a terminal)
+  --from NN, --until NN  run only steps NN..NN (earlier steps are checked quietly)
+  --keep                 local: leave the rehearsal running at the end
+  --verbose, -v          show stack traces on errors
+  --help, -h             this text
+
+Remove everything it made: bin/teardown --prefix NAME [--target ...] [--dry-run]`;
+
+export const TEARDOWN_HELP = `Usage: bin/teardown [flags]     (also: npm run teardown -- [flags])
+
+Deletes everything bin/run made for a prefix - the service, pipeline, environment
+and bucket stacks, images, the repository or source.zip, every object version -
+waits for each deletion, then checks nothing tagged with the prefix is left.
+
+  --target aws|local   --region REGION   --prefix NAME (default: demo)
+  --dry-run            list what would be deleted, delete nothing
+  --yes, -y            do not ask for confirmation
+  --verbose, -v        show stack traces on errors`;
+
+/** Prints an error the way every entry point does: one message, a hint, no stack unless --verbose. */
+export function report(error: unknown, ui: Narrator, verbose: boolean): number {
+  if (error instanceof LabError) {
+    ui.error(error.message);
+    ui.info(ui.color.dim(`What to do: ${error.hint}`));
+    if (verbose && error.cause instanceof Error && error.cause.stack) ui.info(error.cause.stack);
+    return error.exitCode;
+  }
+  const e = error as Error;
+  ui.error(`Unexpected error: ${e?.message ?? String(error)}`);
+  ui.info(verbose ? (e?.stack ?? "") : ui.color.dim("Run again with --verbose to see where it happened."));
+  return EXIT.stepFailed;
+}
+
+/** Races work against Ctrl-C, so an interrupted run stops at once (its state stays resumable). */
+export function untilInterrupted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new InterruptedError());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+async function confirm(ui: Narrator, question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function introduce(ui: Narrator, config: Config, accountId: string): void {
+  if (config.target === "aws") {
+    ui.info(`Account ${accountId}, region ${config.aws.region}, prefix "${config.prefix}".`);
+    ui.info("This creates four CloudFormation stacks, an ECR repository and a CodeCommit repository (or source.zip),");
+    ui.info("and runs 2 small Fargate tasks and a load balancer: roughly USD 0.05 per hour until bin/teardown.");
+  } else {
+    ui.info(`Local rehearsal, prefix "${config.prefix}": free, nothing leaves this machine.`);
+    ui.info("Emulated: AWS itself (moto in a container). Done locally instead: running the pipeline (test and");
+    ui.info(
+      "build on your Docker engine), and the Fargate service and load balancer (one app container on 127.0.0.1).",
+    );
+  }
+}
+
+function summarize(ui: Narrator, ctx: RunContext, timings: Array<[string, number]>): void {
+  const { state, config } = ctx;
+  ui.result("");
+  ui.result("Summary");
+  if (state.appUrl) ui.result(`  app URL       ${state.appUrl}   (version ${state.version})`);
+  for (const [step, seconds] of timings) {
+    ui.result(
+      `  step ${step}       ${seconds.toFixed(1).padStart(6)} s  ${STEP_MODULES[step as (typeof STEPS)[number]].title}`,
+    );
+  }
+  if (state.created.length > 0) ui.result(`  created       ${state.created.join("; ")}`);
+  const target = config.target === "aws" ? ` --region ${config.aws.region}` : " --target local";
+  ui.result(`  tear down     bin/teardown --prefix ${config.prefix}${target}`);
+}
+
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks: RunHooks = {}): Promise<number> {
+  let config: Config;
+  const early = createNarrator({
+    tty: Boolean(process.stderr.isTTY),
+    color: Boolean(process.stderr.isTTY) && !env.NO_COLOR,
+  });
+  try {
+    config = readConfig(argv, env);
+  } catch (error) {
+    return report(error, early, argv.includes("--verbose"));
+  }
+  const ui = createNarrator(config);
+  if (config.help) {
+    ui.result(RUN_HELP);
+    return EXIT.ok;
+  }
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once("SIGINT", onSigint);
+  try {
+    const session = await untilInterrupted(abort.signal, openSession(config));
+    if (!session) throw new Error("no session");
+    const ctx = createContext(session.config, ui, abort.signal);
+    ctx.state.accountId = session.accountId;
+    introduce(ui, session.config, session.accountId);
+    if (session.emulator?.reused && !session.emulator.external)
+      ui.info("Found this prefix's emulator still running: carrying on with it.");
+    if (config.target === "aws" && config.interactive && !(await confirm(ui, "Create these resources?"))) {
+      ui.info("Nothing was created.");
+      return EXIT.ok;
+    }
+
+    const timings: Array<[string, number]> = [];
+    for (const [index, id] of STEPS.entries()) {
+      const number = index + 1;
+      if (number > config.untilStep) break;
+      const step = STEP_MODULES[id];
+      if (number < config.fromStep) {
+        // Earlier steps are idempotent: run quietly, they only recover what later steps need.
+        await untilInterrupted(abort.signal, step.run(ctx, true));
+        continue;
+      }
+      ui.heading(id, step.title);
+      if (config.stepByStep && !(await confirm(ui, `Run step ${id}?`))) return EXIT.ok;
+      const started = performance.now();
+      await untilInterrupted(abort.signal, step.run(ctx));
+      timings.push([id, (performance.now() - started) / 1000]);
+      await hooks.afterStep?.(id);
+    }
+    summarize(ui, ctx, timings);
+
+    if (config.target === "local" && !config.keep && config.untilStep === STEPS.length) {
+      ui.heading("--", "Tear down the rehearsal");
+      ui.explain(
+        "A rehearsal leaves nothing behind: the stacks, the app container and the emulator are removed.\nRun with --keep to look around first.",
+      );
+      const started = performance.now();
+      await teardown(ctx, { dryRun: false, removeEmulator: !session.emulator?.external });
+      ui.ok(`rehearsal removed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } else if (config.target === "local") {
+      ui.info(`The rehearsal is still running. Remove it with: bin/teardown --prefix ${config.prefix} --target local`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    return report(abort.signal.aborted ? new InterruptedError() : error, ui, config.verbose);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+export async function runTeardown(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: Config;
+  const early = createNarrator({
+    tty: Boolean(process.stderr.isTTY),
+    color: Boolean(process.stderr.isTTY) && !env.NO_COLOR,
+  });
+  try {
+    config = readConfig(argv, env);
+  } catch (error) {
+    return report(error, early, argv.includes("--verbose"));
+  }
+  const ui = createNarrator(config);
+  if (config.help) {
+    ui.result(TEARDOWN_HELP);
+    return EXIT.ok;
+  }
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once("SIGINT", onSigint);
+  try {
+    const session = await untilInterrupted(abort.signal, openSession(config, false));
+    if (!session) {
+      // Local, and no emulator for this prefix: only containers can be left.
+      const { findRehearsal, removeContainers } = await import("./lib/local/rehearsal.ts");
+      const stray = await findRehearsal(config.prefix);
+      if (!config.dryRun) await removeContainers(stray.map((c) => c.id));
+      ui.ok(
+        stray.length > 0
+          ? `removed ${stray.length} container(s) of rehearsal ${config.prefix}`
+          : `nothing to tear down for prefix ${config.prefix}`,
+      );
+      return EXIT.ok;
+    }
+    const ctx = createContext(session.config, ui, abort.signal);
+    if (config.target === "aws")
+      ui.info(`Account ${session.accountId}, region ${config.aws.region}, prefix "${config.prefix}".`);
+    if (
+      config.target === "aws" &&
+      config.interactive &&
+      !config.dryRun &&
+      !(await confirm(ui, "Delete everything with this prefix?"))
+    ) {
+      ui.info("Nothing was deleted.");
+      return EXIT.ok;
+    }
+    const started = performance.now();
+    await untilInterrupted(
+      abort.signal,
+      teardown(ctx, { dryRun: config.dryRun, removeEmulator: !session.emulator?.external }),
+    );
+    if (!config.dryRun)
+      ui.ok(
+        `torn down in ${((performance.now() - started) / 1000).toFixed(1)} s; nothing tagged ${config.prefix} is left`,
+      );
+
+    return EXIT.ok;
+  } catch (error) {
+    return report(abort.signal.aborted ? new InterruptedError() : error, ui, config.verbose);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
