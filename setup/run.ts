@@ -28,6 +28,8 @@ export const STEP_MODULES: Readonly<Record<(typeof STEPS)[number], StepModule>> 
 /** For tests: called after each step, e.g. to simulate an interruption there. */
 export interface RunHooks {
   afterStep?(step: string): void | Promise<void>;
+  /** Where narration goes instead of stderr and stdout. */
+  readonly output?: NodeJS.WriteStream;
 }
 
 export const RUN_HELP = `Usage: bin/run [flags]     (also: npm start -- [flags])
@@ -135,7 +137,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
   } catch (error) {
     return report(error, early, argv.includes("--verbose"));
   }
-  const ui = createNarrator(config);
+  const ui = createNarrator({ ...config, ...(hooks.output ? { stream: hooks.output, out: hooks.output } : {}) });
   if (config.help) {
     ui.result(RUN_HELP);
     return EXIT.ok;
@@ -176,7 +178,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
     summarize(ui, ctx, timings);
 
     if (config.target === "local" && !config.keep && config.untilStep === STEPS.length) {
-      ui.heading("--", "Tear down the rehearsal");
+      ui.heading("", "Tear down the rehearsal");
       ui.explain(
         "A rehearsal leaves nothing behind: the stacks, the app container and the emulator are removed.\nRun with --keep to look around first.",
       );
@@ -194,7 +196,11 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
   }
 }
 
-export async function runTeardown(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function runTeardown(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  hooks: RunHooks = {},
+): Promise<number> {
   let config: Config;
   const early = createNarrator({
     tty: Boolean(process.stderr.isTTY),
@@ -205,7 +211,7 @@ export async function runTeardown(argv: readonly string[], env: NodeJS.ProcessEn
   } catch (error) {
     return report(error, early, argv.includes("--verbose"));
   }
-  const ui = createNarrator(config);
+  const ui = createNarrator({ ...config, ...(hooks.output ? { stream: hooks.output, out: hooks.output } : {}) });
   if (config.help) {
     ui.result(TEARDOWN_HELP);
     return EXIT.ok;

@@ -7,7 +7,7 @@ import { deleteStack, describeStack, outputsOf } from "./lib/aws/stacks.ts";
 import { deleteRepository, emptyBucket, emptyRepository, purgeSecrets, taggedLeftovers } from "./lib/aws/cleanup.ts";
 import type { RunContext } from "./lib/context.ts";
 import { StepError } from "./lib/errors.ts";
-import { releaseVpcForDelete } from "./lib/local/emulator-gaps.ts";
+import { deleteBucketLeftBehind, releaseVpcForDelete } from "./lib/local/emulator-gaps.ts";
 import { findRehearsal, removeContainers } from "./lib/local/rehearsal.ts";
 
 export interface TeardownResult {
@@ -130,6 +130,8 @@ export async function teardown(
       names.bucket,
       options_(() => undefined),
     );
+    // The emulator reports the stack deleted but keeps the empty bucket (see emulator-gaps.ts).
+    if (local && bucket) await deleteBucketLeftBehind(aws.s3, bucket);
     return deleted
       ? `stack ${names.bucket} deleted (${objects} object version(s) removed first)`
       : `stack ${names.bucket}: already gone`;

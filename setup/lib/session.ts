@@ -6,6 +6,7 @@ import { whoAmI } from "./aws/preflight.ts";
 import { awsClients } from "./aws/clients.ts";
 import { connectDocker, requireImage, useRyukIfAvailable } from "./local/docker.ts";
 import { ensureEmulator, findRehearsal } from "./local/rehearsal.ts";
+import { PrerequisiteError } from "./errors.ts";
 
 export interface Session {
   /** The Config with the emulator's endpoint filled in for the local target. */
@@ -34,6 +35,16 @@ export async function openSession(config: Config, startIfMissing = true): Promis
   const docker = await connectDocker();
   await useRyukIfAvailable(docker, process.env);
   if (config.aws.endpoint !== undefined) {
+    const answers = await fetch(config.aws.endpoint, { signal: AbortSignal.timeout(5_000) }).then(
+      () => true,
+      () => false,
+    );
+    if (!answers) {
+      throw new PrerequisiteError(
+        `The emulator at ${config.aws.endpoint} (AWS_ENDPOINT_URL) does not answer.`,
+        "Start it, or unset AWS_ENDPOINT_URL and let the rehearsal start its own.",
+      );
+    }
     return {
       config,
       accountId: "123456789012",

@@ -9,6 +9,7 @@ import {
   DetachInternetGatewayCommand,
   type EC2Client,
 } from "@aws-sdk/client-ec2";
+import { DeleteBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 
 /**
  * moto deletes a stack's VPC, subnets and security groups but not its
@@ -34,4 +35,18 @@ export async function releaseVpcForDelete(ec2: EC2Client, vpcId: string): Promis
     removed.push(table.RouteTableId as string);
   }
   return removed;
+}
+
+/**
+ * The emulator's CloudFormation reports the bucket stack deleted but keeps the
+ * (empty) bucket. Returns whether there was one to delete.
+ */
+export async function deleteBucketLeftBehind(s3: S3Client, bucket: string): Promise<boolean> {
+  try {
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === "NoSuchBucket") return false;
+    throw error;
+  }
 }

@@ -15,7 +15,7 @@ export interface Spinner {
 
 export interface Narrator {
   readonly color: ChalkInstance;
-  /** "Step 02 · Seed the repository". */
+  /** "Step 02 · Seed the repository"; with an empty step, just the title. */
   heading(step: string, title: string): void;
   /** Why the step exists and what it will do: shown before it runs. */
   explain(text: string): void;
@@ -56,7 +56,7 @@ export function createNarrator(options: NarratorOptions): Narrator {
     color: c,
     heading(step, title) {
       print("");
-      print(c.bold.cyan(`━━ Step ${step} · ${title} ━━`));
+      print(c.bold.cyan(step ? `━━ Step ${step} · ${title} ━━` : `━━ ${title} ━━`));
     },
     explain(text) {
       for (const line of text.trim().split("\n")) print(c.dim(`   ${line}`));

@@ -1,0 +1,127 @@
+// The local rehearsal end to end, against a real emulator container and the
+// real Docker engine: run → verify → teardown → nothing left; a re-run after
+// an interruption at each step; teardown twice. The emulator here is this
+// file's own (AWS_ENDPOINT_URL), so the test can look inside it afterwards.
+import { CloudFormationClient, ListStacksCommand } from "@aws-sdk/client-cloudformation";
+import { DescribeRepositoriesCommand, ECRClient, ListImagesCommand } from "@aws-sdk/client-ecr";
+import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
+import { Writable } from "node:stream";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { useEmulator } from "../lessons/support/emulator.ts";
+import { makeClient } from "../setup/lib/aws/clients.ts";
+import { InterruptedError } from "../setup/lib/errors.ts";
+import { findRehearsal, removeContainers } from "../setup/lib/local/rehearsal.ts";
+import { run, runTeardown } from "../setup/run.ts";
+
+const fixture = useEmulator();
+
+/** The narration, kept for a failing test's message instead of filling the test output. */
+let narration = "";
+const output = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    narration += chunk.toString();
+    done();
+  },
+}) as unknown as NodeJS.WriteStream;
+const quiet = { output };
+
+function env(): NodeJS.ProcessEnv {
+  return { ...process.env, AWS_ENDPOINT_URL: fixture.emulator.endpoint, REGION: undefined, CI: "true", NO_COLOR: "1" };
+}
+
+async function activeStacks(prefix: string): Promise<string[]> {
+  const cfn = makeClient(CloudFormationClient, fixture.config.aws);
+  const { StackSummaries } = await cfn.send(new ListStacksCommand({}));
+  return (StackSummaries ?? [])
+    .filter((s) => s.StackName?.startsWith(`${prefix}-`) && s.StackStatus !== "DELETE_COMPLETE")
+    .map((s) => `${s.StackName} ${s.StackStatus}`)
+    .sort();
+}
+
+async function buckets(prefix: string): Promise<string[]> {
+  const s3 = makeClient(S3Client, fixture.config.aws);
+  return ((await s3.send(new ListBucketsCommand({}))).Buckets ?? [])
+    .map((b) => b.Name as string)
+    .filter((n) => n.startsWith(`${prefix}-`));
+}
+
+async function images(prefix: string): Promise<number> {
+  const ecr = makeClient(ECRClient, fixture.config.aws);
+  const repos = await ecr
+    .send(new DescribeRepositoriesCommand({ repositoryNames: [`${prefix}-app`] }))
+    .catch(() => undefined);
+  if (!repos) return 0;
+  return ((await ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }))).imageIds ?? []).length;
+}
+
+beforeEach(() => {
+  narration = "";
+});
+
+const usedPrefixes: string[] = [];
+afterAll(async () => {
+  // Whatever a failed assertion left: containers of this file's rehearsals.
+  for (const p of usedPrefixes) await removeContainers((await findRehearsal(p)).map((c) => c.id));
+});
+
+describe("the local rehearsal", () => {
+  it("runs steps 01-04, verifies the app, tears down, and leaves nothing in the emulator or Docker", async () => {
+    const prefix = "lab-e2e";
+    usedPrefixes.push(prefix);
+    expect(await run(["--prefix", prefix], env(), quiet), narration).toBe(0);
+    expect(narration).toMatch(/answers as version s3-[0-9a-f]{10}/);
+    expect(narration).toContain("Emulated: AWS itself");
+
+    expect(await activeStacks(prefix)).toEqual([]);
+    expect(await buckets(prefix)).toEqual([]);
+    expect(await images(prefix)).toBe(0);
+    expect(await findRehearsal(prefix)).toEqual([]);
+  }, 300_000);
+
+  it("--keep leaves it running and answering; teardown then removes it, and a second teardown succeeds", async () => {
+    const prefix = "lab-keep";
+    usedPrefixes.push(prefix);
+    expect(await run(["--prefix", prefix, "--keep"], env(), quiet), narration).toBe(0);
+
+    expect(await activeStacks(prefix)).toEqual([
+      `${prefix}-bucket CREATE_COMPLETE`,
+      `${prefix}-environment CREATE_COMPLETE`,
+      `${prefix}-pipeline CREATE_COMPLETE`,
+      `${prefix}-service CREATE_COMPLETE`,
+    ]);
+    const app = (await findRehearsal(prefix)).filter((c) => c.role === "app");
+    expect(app).toHaveLength(1);
+    expect((await fetch(`${app[0]?.url}/health`)).status).toBe(200);
+
+    expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
+    expect(await activeStacks(prefix)).toEqual([]);
+    expect(await findRehearsal(prefix)).toEqual([]);
+    expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
+  }, 300_000);
+
+  it.each(["01", "02", "03", "04"])(
+    "after an interruption at step %s, a re-run completes without duplicates",
+    async (step) => {
+      const prefix = `lab-int-${step}`;
+      usedPrefixes.push(prefix);
+      const interrupted = await run(["--prefix", prefix, "--keep"], env(), {
+        output,
+        afterStep: (id) => {
+          if (id === step) throw new InterruptedError();
+        },
+      });
+      expect(interrupted).toBe(130);
+      expect(narration).toMatch(/Interrupted\.[\s\S]*run the same command again/);
+
+      expect(await run(["--prefix", prefix, "--keep"], env(), quiet), narration).toBe(0);
+      expect(await activeStacks(prefix)).toHaveLength(4);
+      expect(await buckets(prefix)).toHaveLength(1);
+      expect(await images(prefix)).toBe(1);
+      expect((await findRehearsal(prefix)).filter((c) => c.role === "app")).toHaveLength(1);
+
+      expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
+      expect(await activeStacks(prefix)).toEqual([]);
+    },
+    300_000,
+  );
+});
