@@ -30,7 +30,8 @@ export async function whoAmI(sts: STSClient, region: string, profile?: string): 
     const cause = (e as { cause?: { message?: string } }).cause;
     const text = `${e.name} ${e.message} ${e.code ?? ""} ${cause?.message ?? ""}`;
     const login = profile ? `aws sso login --profile ${profile}` : "aws sso login";
-    if (/expired/i.test(text) && /sso|token/i.test(text)) {
+    // The SDK says "To refresh this SSO session run 'aws sso login'" when the cached token has expired.
+    if (/sso/i.test(text) && /expired|refresh|sso login/i.test(text)) {
       throw new ConfigError(
         "Your AWS SSO session has expired.",
         `Sign in again with \`${login}\`, then run the same command.`,
