@@ -1,0 +1,183 @@
+// Seeding CodeCommit with CreateCommit. The emulator has no CreateCommit or
+// GetBranch, so the client is mocked (aws-sdk-client-mock), answering with the
+// shapes CodeCommit returns: GetBranch's branch, GetFolder's files and
+// subFolders with blob ids, CreateCommit's commitId and treeId, and the
+// exceptions by their service names.
+import {
+  CodeCommitClient,
+  CreateCommitCommand,
+  CreateRepositoryCommand,
+  GetBranchCommand,
+  GetFolderCommand,
+} from "@aws-sdk/client-codecommit";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  COMMIT_LIMITS,
+  ensureRepository,
+  gitBlobId,
+  seedRepository,
+  type SourceFile,
+} from "../setup/lib/aws/source.ts";
+
+const cc = mockClient(CodeCommitClient);
+const client = new CodeCommitClient({ region: "eu-west-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } });
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function serviceError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
+}
+
+const files: SourceFile[] = [
+  { path: "Dockerfile", content: enc("FROM node\n") },
+  { path: "scripts/image-tag.sh", content: enc("#!/bin/sh\n") },
+  { path: "src/app.ts", content: enc("export {}\n") },
+];
+
+beforeEach(() => cc.reset());
+
+describe("gitBlobId", () => {
+  it("is git's blob hash (git hash-object)", () => {
+    // printf 'hello\n' | git hash-object --stdin
+    expect(gitBlobId(enc("hello\n"))).toBe("ce013625030ba8dba906f756967f9e9ca394464a");
+  });
+});
+
+describe("seedRepository", () => {
+  it("makes the first commit on an empty repository without a parent", async () => {
+    cc.on(GetBranchCommand).rejects(serviceError("BranchDoesNotExistException", "Could not find branch main"));
+    cc.on(CreateCommitCommand).resolves({ commitId: "a1".repeat(20), treeId: "t1".repeat(20), filesAdded: [] });
+
+    const result = await seedRepository(client, "demo-app", "main", files, "Seed");
+
+    expect(result).toEqual({ commitId: "a1".repeat(20), commits: 1 });
+    const call = cc.commandCalls(CreateCommitCommand)[0]?.args[0].input;
+    expect(call?.parentCommitId).toBeUndefined();
+    expect(call?.putFiles?.map((f) => [f.filePath, f.fileMode])).toEqual([
+      ["Dockerfile", "NORMAL"],
+      ["scripts/image-tag.sh", "EXECUTABLE"],
+      ["src/app.ts", "NORMAL"],
+    ]);
+  });
+
+  it("commits nothing when the branch already has this exact tree", async () => {
+    const head = "b2".repeat(20);
+    cc.on(GetBranchCommand).resolves({ branch: { branchName: "main", commitId: head } });
+    cc.on(GetFolderCommand, { folderPath: "/" }).resolves({
+      commitId: head,
+      folderPath: "/",
+      files: [
+        {
+          absolutePath: "Dockerfile",
+          blobId: gitBlobId(files[0]?.content as Uint8Array),
+          relativePath: "Dockerfile",
+          fileMode: "NORMAL",
+        },
+      ],
+      subFolders: [
+        { absolutePath: "scripts", relativePath: "scripts", treeId: "x" },
+        { absolutePath: "src", relativePath: "src", treeId: "y" },
+      ],
+    });
+    cc.on(GetFolderCommand, { folderPath: "scripts" }).resolves({
+      files: [
+        {
+          absolutePath: "scripts/image-tag.sh",
+          blobId: gitBlobId(files[1]?.content as Uint8Array),
+          fileMode: "EXECUTABLE",
+        },
+      ],
+    });
+    cc.on(GetFolderCommand, { folderPath: "src" }).resolves({
+      files: [{ absolutePath: "src/app.ts", blobId: gitBlobId(files[2]?.content as Uint8Array), fileMode: "NORMAL" }],
+    });
+
+    expect(await seedRepository(client, "demo-app", "main", files, "Seed")).toEqual({ commitId: head, commits: 0 });
+    expect(cc.commandCalls(CreateCommitCommand)).toHaveLength(0);
+  });
+
+  it("commits only what changed, on top of the branch head, and deletes what is gone", async () => {
+    const head = "c3".repeat(20);
+    cc.on(GetBranchCommand).resolves({ branch: { branchName: "main", commitId: head } });
+    cc.on(GetFolderCommand, { folderPath: "/" }).resolves({
+      files: [
+        { absolutePath: "Dockerfile", blobId: gitBlobId(files[0]?.content as Uint8Array) },
+        { absolutePath: "OLD.md", blobId: "0".repeat(40) },
+      ],
+      subFolders: [],
+    });
+    cc.on(CreateCommitCommand).resolves({ commitId: "d4".repeat(20) });
+
+    const result = await seedRepository(client, "demo-app", "main", files, "Seed");
+
+    expect(result).toEqual({ commitId: "d4".repeat(20), commits: 1 });
+    const input = cc.commandCalls(CreateCommitCommand)[0]?.args[0].input;
+    expect(input?.parentCommitId).toBe(head);
+    expect(input?.putFiles?.map((f) => f.filePath)).toEqual(["scripts/image-tag.sh", "src/app.ts"]);
+    expect(input?.deleteFiles).toEqual([{ filePath: "OLD.md" }]);
+  });
+
+  it("splits more than 100 files into several commits, each the parent of the next", async () => {
+    const many: SourceFile[] = Array.from({ length: COMMIT_LIMITS.files * 2 + 5 }, (_, i) => ({
+      path: `f/${String(i).padStart(3, "0")}.txt`,
+      content: enc(`file ${i}\n`),
+    }));
+    cc.on(GetBranchCommand).rejects(serviceError("BranchDoesNotExistException", "Could not find branch main"));
+    let n = 0;
+    cc.on(CreateCommitCommand).callsFake(() => ({ commitId: `commit-${++n}` }));
+
+    const result = await seedRepository(client, "demo-app", "main", many, "Seed");
+
+    const calls = cc.commandCalls(CreateCommitCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => c.putFiles?.length)).toEqual([100, 100, 5]);
+    expect(calls.map((c) => c.parentCommitId)).toEqual([undefined, "commit-1", "commit-2"]);
+    expect(calls.map((c) => c.commitMessage)).toEqual([
+      "Seed (part 1 of 3)",
+      "Seed (part 2 of 3)",
+      "Seed (part 3 of 3)",
+    ]);
+    expect(result).toEqual({ commitId: "commit-3", commits: 3 });
+  });
+
+  it("splits by size too, keeping each commit under the API's payload limit", async () => {
+    const big = new Uint8Array(2 * 1024 * 1024);
+    const heavy: SourceFile[] = [0, 1, 2, 3].map((i) => ({ path: `big${i}.bin`, content: big }));
+    cc.on(GetBranchCommand).rejects(serviceError("BranchDoesNotExistException", "Could not find branch main"));
+    cc.on(CreateCommitCommand).resolves({ commitId: "e5".repeat(20) });
+
+    await seedRepository(client, "demo-app", "main", heavy, "Seed");
+
+    const sizes = cc
+      .commandCalls(CreateCommitCommand)
+      .map((c) => (c.args[0].input.putFiles ?? []).reduce((s, f) => s + (f.fileContent?.byteLength ?? 0), 0));
+    expect(sizes.every((s) => s <= COMMIT_LIMITS.bytes)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(4 * big.byteLength);
+  });
+});
+
+describe("ensureRepository", () => {
+  it("creates the repository, tagged with the prefix", async () => {
+    cc.on(CreateRepositoryCommand).resolves({ repositoryMetadata: { repositoryName: "demo-app" } });
+    expect(await ensureRepository(client, "demo-app", "demo")).toEqual({ available: true });
+    expect(cc.commandCalls(CreateRepositoryCommand)[0]?.args[0].input.tags).toEqual({ "aws-cicd-lab:prefix": "demo" });
+  });
+
+  it("accepts a repository that already exists (a re-run)", async () => {
+    cc.on(CreateRepositoryCommand).rejects(
+      serviceError("RepositoryNameExistsException", "Repository named demo-app already exists"),
+    );
+    expect(await ensureRepository(client, "demo-app", "demo")).toEqual({ available: true });
+  });
+
+  it("reports an account that may not use CodeCommit, so the run can fall back to S3", async () => {
+    const message =
+      "CreateRepository request is not allowed because there is no existing repository in this AWS account or AWS Organization";
+    cc.on(CreateRepositoryCommand).rejects(serviceError("OperationNotAllowedException", message));
+    expect(await ensureRepository(client, "demo-app", "demo")).toEqual({ available: false, reason: message });
+  });
+
+  it("passes on any other error", async () => {
+    cc.on(CreateRepositoryCommand).rejects(serviceError("AccessDeniedException", "not authorized"));
+    await expect(ensureRepository(client, "demo-app", "demo")).rejects.toThrow("not authorized");
+  });
+});

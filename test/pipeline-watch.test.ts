@@ -1,0 +1,168 @@
+// Following a pipeline run on AWS. The emulator runs no pipelines, so the
+// clients are mocked with the shapes CodePipeline, CodeBuild and CloudWatch
+// Logs return (ListPipelineExecutions summaries with sourceRevisions,
+// GetPipelineState stageStates, ListActionExecutions details).
+import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { BatchGetBuildsCommand, CodeBuildClient } from "@aws-sdk/client-codebuild";
+import {
+  CodePipelineClient,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  ListActionExecutionsCommand,
+  ListPipelineExecutionsCommand,
+  type PipelineExecutionStatus,
+  type PipelineExecutionSummary,
+  type StageExecutionStatus,
+  type StageState,
+} from "@aws-sdk/client-codepipeline";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { findExecution, followExecution, type StageLine } from "../setup/lib/aws/pipeline-watch.ts";
+
+const creds = { region: "eu-west-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } };
+const cpMock = mockClient(CodePipelineClient);
+const cbMock = mockClient(CodeBuildClient);
+const logsMock = mockClient(CloudWatchLogsClient);
+const clients = {
+  cp: new CodePipelineClient(creds),
+  cb: new CodeBuildClient(creds),
+  logs: new CloudWatchLogsClient(creds),
+};
+const fast = { maxWaitSeconds: 20, minDelaySeconds: 1, maxDelaySeconds: 1 };
+
+const OLD = "1111111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const NEW = "2222222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const summary = (id: string, revision: string, status: string): PipelineExecutionSummary => ({
+  pipelineExecutionId: id,
+  status: status as PipelineExecutionStatus,
+  startTime: new Date("2026-11-21T10:00:00Z"),
+  sourceRevisions: [{ actionName: "Source", revisionId: revision, revisionSummary: "Seed the workshop app" }],
+  trigger: {
+    triggerType: "CloudWatchEvent",
+    triggerDetail: "arn:aws:events:eu-west-1:123456789012:rule/demo-pipeline-StartOnPushToBranch",
+  },
+});
+const stage = (name: string, executionId: string, status: string): StageState => ({
+  stageName: name,
+  latestExecution: { pipelineExecutionId: executionId, status: status as StageExecutionStatus },
+});
+
+beforeEach(() => {
+  cpMock.reset();
+  cbMock.reset();
+  logsMock.reset();
+});
+
+describe("findExecution", () => {
+  it("waits for the run of exactly this revision and ignores runs of older ones", async () => {
+    cpMock
+      .on(ListPipelineExecutionsCommand)
+      .resolvesOnce({ pipelineExecutionSummaries: [summary("exec-old", OLD, "InProgress")] })
+      .resolves({
+        pipelineExecutionSummaries: [summary("exec-new", NEW, "InProgress"), summary("exec-old", OLD, "Superseded")],
+      });
+
+    expect(await findExecution(clients.cp, "demo-pipeline", NEW, fast)).toBe("exec-new");
+    expect(cpMock.commandCalls(ListPipelineExecutionsCommand)).toHaveLength(2);
+  });
+
+  it("gives up with a hint when no run for it starts", async () => {
+    cpMock
+      .on(ListPipelineExecutionsCommand)
+      .resolves({ pipelineExecutionSummaries: [summary("exec-old", OLD, "Succeeded")] });
+    await expect(findExecution(clients.cp, "demo-pipeline", NEW, { ...fast, maxWaitSeconds: 2 })).rejects.toThrow(
+      /No run of demo-pipeline for revision 2222222222/,
+    );
+  });
+});
+
+describe("followExecution", () => {
+  it("reports stage by stage and resolves when the run succeeds", async () => {
+    cpMock
+      .on(GetPipelineExecutionCommand)
+      .resolvesOnce({ pipelineExecution: { pipelineExecutionId: "exec-new", status: "InProgress" } })
+      .resolves({ pipelineExecution: { pipelineExecutionId: "exec-new", status: "Succeeded" } });
+    cpMock
+      .on(GetPipelineStateCommand)
+      .resolvesOnce({
+        stageStates: [
+          stage("Source", "exec-new", "Succeeded"),
+          stage("Test", "exec-new", "InProgress"),
+          stage("Build", "exec-old", "Succeeded"),
+          { stageName: "Deploy" },
+        ],
+      })
+      .resolves({ stageStates: ["Source", "Test", "Build", "Deploy"].map((s) => stage(s, "exec-new", "Succeeded")) });
+
+    const seen: StageLine[][] = [];
+    await followExecution(clients, "demo-pipeline", "exec-new", { ...fast, onStages: (lines) => seen.push(lines) });
+
+    expect(seen[0]).toEqual([
+      { name: "Source", status: "Succeeded" },
+      { name: "Test", status: "InProgress" },
+      { name: "Build", status: "Waiting" }, // its latest execution is an older run's
+      { name: "Deploy", status: "Waiting" },
+    ]);
+    expect(seen.at(-1)?.every((l) => l.status === "Succeeded")).toBe(true);
+  });
+
+  it("on failure names the failed action, its summary, and the failing build's last log lines", async () => {
+    cpMock
+      .on(GetPipelineExecutionCommand)
+      .resolves({ pipelineExecution: { pipelineExecutionId: "exec-new", status: "Failed" } });
+    cpMock
+      .on(GetPipelineStateCommand)
+      .resolves({ stageStates: [stage("Source", "exec-new", "Succeeded"), stage("Test", "exec-new", "Failed")] });
+    cpMock.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: [
+        {
+          pipelineExecutionId: "exec-new",
+          stageName: "Source",
+          actionName: "Source",
+          status: "Succeeded",
+          input: { actionTypeId: { category: "Source", owner: "AWS", provider: "CodeCommit", version: "1" } },
+        },
+        {
+          pipelineExecutionId: "exec-new",
+          stageName: "Test",
+          actionName: "LintAndUnitTests",
+          status: "Failed",
+          input: { actionTypeId: { category: "Test", owner: "AWS", provider: "CodeBuild", version: "1" } },
+          output: {
+            executionResult: {
+              externalExecutionId: "demo-test:0b7f5c2e-1d2a-4c3b-9e8f-7a6b5c4d3e2f",
+              externalExecutionSummary: "Build terminated with state: FAILED",
+            },
+          },
+        },
+      ],
+    });
+    cbMock.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          id: "demo-test:0b7f5c2e-1d2a-4c3b-9e8f-7a6b5c4d3e2f",
+          buildStatus: "FAILED",
+          logs: { groupName: "/aws/codebuild/demo-test", streamName: "0b7f5c2e-1d2a-4c3b-9e8f-7a6b5c4d3e2f" },
+        },
+      ],
+    });
+    logsMock.on(GetLogEventsCommand).resolves({
+      events: [
+        { timestamp: 1, message: " FAIL  test/app.test.ts > GET /time > returns the message\n", ingestionTime: 2 },
+        { timestamp: 3, message: "checks: unit tests failed (see above)\n", ingestionTime: 4 },
+      ],
+    });
+
+    const error = await followExecution(clients, "demo-pipeline", "exec-new", fast).catch((e: unknown) => e as Error);
+
+    expect(error).toBeInstanceOf(Error);
+    expect(error?.message).toContain("The pipeline run exec-new failed");
+    expect(error?.message).toContain("Test › LintAndUnitTests failed: Build terminated with state: FAILED");
+    expect(error?.message).toContain("last 20 lines of /aws/codebuild/demo-test:");
+    expect(error?.message).toContain("checks: unit tests failed (see above)");
+    expect(logsMock.commandCalls(GetLogEventsCommand)[0]?.args[0].input).toMatchObject({
+      limit: 20,
+      startFromHead: false,
+    });
+  });
+});
