@@ -8,7 +8,7 @@ import * as step03 from "./03-pipeline-and-environment.ts";
 import * as step04 from "./04-verify-app.ts";
 import { type Config, readConfig, STEPS } from "./lib/config.ts";
 import { createContext, type RunContext } from "./lib/context.ts";
-import { EXIT, InterruptedError, LabError } from "./lib/errors.ts";
+import { EXIT, InterruptedError, LabError, PrerequisiteError } from "./lib/errors.ts";
 import { openSession } from "./lib/session.ts";
 import { createNarrator, type Narrator } from "./lib/ui/narrator.ts";
 import { teardown } from "./teardown.ts";
@@ -190,11 +190,20 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
     }
     return EXIT.ok;
   } catch (error) {
+    if (config.inDemoImage && config.target === "local" && error instanceof PrerequisiteError) {
+      ui.error(DEMO_IMAGE_HELP);
+      return error.exitCode;
+    }
     return report(abort.signal.aborted ? new InterruptedError() : error, ui, config.verbose);
   } finally {
     process.off("SIGINT", onSigint);
   }
 }
+
+/** What the demo image says when started with neither a region nor a Docker engine. */
+export const DEMO_IMAGE_HELP = `This image needs a region (to build in your AWS account) or the Docker socket (to rehearse locally, free):
+  AWS:   docker run -it -e REGION=eu-west-1 -e AWS_PROFILE -v ~/.aws:/home/lab/.aws:ro demo
+  local: docker run -it --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" demo`;
 
 export async function runTeardown(
   argv: readonly string[],

@@ -45,6 +45,8 @@ export interface Config {
   /** stderr is a terminal: spinners and in-place progress; otherwise plain lines. */
   readonly tty: boolean;
   readonly color: boolean;
+  /** Running inside the demo image (LAB_DEMO_IMAGE=1): errors about Docker explain how to start the image. */
+  readonly inDemoImage: boolean;
 }
 
 /** The images published by their projects; used when nothing else is configured. */
@@ -201,5 +203,6 @@ export function readConfig(
     help: Boolean(values.help),
     tty: terminal.stderrIsTTY,
     color: terminal.stderrIsTTY && nonEmpty(env.NO_COLOR) === undefined,
+    inDemoImage: env.LAB_DEMO_IMAGE === "1",
   });
 }

@@ -51,7 +51,7 @@ async function contextTar(dir: string): Promise<NodeJS.ReadableStream> {
  * inside the build reaches the registry the way the host does (a proxy
  * included). Throws with the build's last lines when a step fails.
  */
-async function build(
+export async function buildImage(
   dir: string,
   options: { t: string; target?: string; buildargs: Record<string, string> },
 ): Promise<void> {
@@ -84,7 +84,7 @@ async function build(
 
 /** Builds the test stage and copies /app/reports out; throws if lint or tests failed. */
 export async function runAppChecks(b: AppBuild): Promise<ChecksResult> {
-  await build(b.contextDir, { t: CHECKS_IMAGE, target: "test", buildargs: { NODE_IMAGE: b.nodeImage } });
+  await buildImage(b.contextDir, { t: CHECKS_IMAGE, target: "test", buildargs: { NODE_IMAGE: b.nodeImage } });
   const docker = (await connectDocker()).container.dockerode;
   const container = await docker.createContainer({ Image: CHECKS_IMAGE, Cmd: ["true"] });
   try {
@@ -112,5 +112,5 @@ export async function runAppChecks(b: AppBuild): Promise<ChecksResult> {
 }
 
 export async function buildAppImage(b: Omit<AppBuild, "reportsDir">): Promise<void> {
-  await build(b.contextDir, { t: b.image, buildargs: { NODE_IMAGE: b.nodeImage, APP_VERSION: b.version } });
+  await buildImage(b.contextDir, { t: b.image, buildargs: { NODE_IMAGE: b.nodeImage, APP_VERSION: b.version } });
 }
