@@ -53,6 +53,28 @@ describe("the demo image", () => {
     expect(lines[2]).toMatch(/local: +docker run -it --network host -v \/var\/run\/docker\.sock/);
   });
 
+  it("rehearses locally with the Docker socket and the host's network, and cleans up after itself", async () => {
+    const docker = (await connectDocker()).container.dockerode;
+    const socketGroup = String((await import("node:fs")).statSync("/var/run/docker.sock").gid);
+    let output = "";
+    const sink = new PassThrough();
+    sink.on("data", (c: Buffer) => (output += c.toString()));
+    const images = readImages(process.env);
+    const [result, container] = (await docker.run(image, ["--prefix", "lab-demo"], [sink, sink], {
+      Tty: false,
+      Env: [`LAB_MOTO_IMAGE=${images.moto}`, `LAB_NODE_IMAGE=${images.node}`, "CI=true"],
+      HostConfig: {
+        NetworkMode: "host",
+        Binds: ["/var/run/docker.sock:/var/run/docker.sock"],
+        GroupAdd: [socketGroup],
+      },
+    })) as [{ StatusCode: number }, { remove(o: object): Promise<void> }];
+    await container.remove({ force: true });
+    expect(result.StatusCode, output).toBe(0);
+    expect(output).toMatch(/answers as version s3-[0-9a-f]{10}/);
+    expect(output).toContain("rehearsal removed");
+  }, 300_000);
+
   it("runs as an unprivileged user and holds no credentials or secrets", async () => {
     const { output } = await runImage(["-c", "id -u; ls -a /home/lab; env"], ["sh"]);
     const [uid] = output.trim().split("\n");

@@ -130,7 +130,11 @@ export interface Terminal {
 export function readConfig(
   argv: readonly string[] = [],
   env: Env = process.env,
-  terminal: Terminal = { stdinIsTTY: Boolean(process.stdin.isTTY), stderrIsTTY: Boolean(process.stderr.isTTY) },
+  // A terminal that reports no width (e.g. `docker run -t` before a size is set) cannot redraw a line in place.
+  terminal: Terminal = {
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0,
+  },
 ): Config {
   let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>["values"];
   try {

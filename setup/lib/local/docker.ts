@@ -34,14 +34,21 @@ export async function imageExists(client: ContainerRuntimeClient, image: string)
   return client.image.exists(ImageName.fromString(image));
 }
 
-/** Fails with a hint when an image the project needs is not on this machine. */
+/**
+ * Makes sure an image the project needs is here: pulls it when it is not, and
+ * fails with a hint when no registry has it.
+ */
 export async function requireImage(client: ContainerRuntimeClient, image: string, variable: string): Promise<void> {
-  if (!(await imageExists(client, image))) {
-    throw new PrerequisiteError(
-      `The image ${image} is not on this machine.`,
-      `Run \`npm run images\` to pull or build it, then \`source .ci/env\` so ${variable} names it.`,
-    );
-  }
+  if (await imageExists(client, image)) return;
+  const pulled = await client.image.pull(ImageName.fromString(image)).then(
+    () => true,
+    () => false,
+  );
+  if (pulled && (await imageExists(client, image))) return;
+  throw new PrerequisiteError(
+    `The image ${image} is not on this machine and could not be pulled.`,
+    `Run \`npm run images\` to pull or build it, then \`source .ci/env\` so ${variable} names it (or set ${variable} to an image you have).`,
+  );
 }
 
 /**
