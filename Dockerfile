@@ -3,6 +3,7 @@
 #   AWS:   docker run -it -e REGION=eu-west-1 -e AWS_PROFILE -v ~/.aws:/home/lab/.aws:ro demo
 #   local: docker run -it --network host -v /var/run/docker.sock:/var/run/docker.sock \
 #            --group-add "$(stat -c %g /var/run/docker.sock)" demo
+#   remove what it made: the same command with `teardown` after the image name
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
@@ -25,4 +26,4 @@ COPY code ./code
 ENV LAB_DEMO_IMAGE=1 \
     NODE_ENV=production
 USER lab
-ENTRYPOINT ["node", "--experimental-strip-types", "bin/run"]
+ENTRYPOINT ["node", "--experimental-strip-types", "bin/demo"]

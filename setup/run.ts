@@ -30,6 +30,8 @@ export interface RunHooks {
   afterStep?(step: string): void | Promise<void>;
   /** Where narration goes instead of stderr and stdout. */
   readonly output?: NodeJS.WriteStream;
+  /** Told each step's duration in seconds (the same numbers the summary prints). */
+  onTimings?(timings: ReadonlyArray<readonly [string, number]>): void;
 }
 
 export const RUN_HELP = `Usage: bin/run [flags]     (also: npm start -- [flags])
@@ -101,7 +103,8 @@ function introduce(ui: Narrator, config: Config, accountId: string): void {
   if (config.target === "aws") {
     ui.info(`Account ${accountId}, region ${config.aws.region}, prefix "${config.prefix}".`);
     ui.info("This creates four CloudFormation stacks, an ECR repository and a CodeCommit repository (or source.zip),");
-    ui.info("and runs 2 small Fargate tasks and a load balancer: roughly USD 0.05 per hour until bin/teardown.");
+    ui.info("and runs 2 small Fargate tasks and a load balancer: about USD 0.08 per hour until bin/teardown");
+    ui.info("(us-east-1 prices), plus about USD 0.05 of CodeBuild and CodePipeline time per release.");
   } else {
     ui.info(`Local rehearsal, prefix "${config.prefix}": free, nothing leaves this machine.`);
     ui.info("Emulated: AWS itself (moto in a container). Done locally instead: running the pipeline (test and");
@@ -176,6 +179,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
       await hooks.afterStep?.(id);
     }
     summarize(ui, ctx, timings);
+    hooks.onTimings?.(timings);
 
     if (config.target === "local" && !config.keep && config.untilStep === STEPS.length) {
       ui.heading("", "Tear down the rehearsal");

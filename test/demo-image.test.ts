@@ -75,6 +75,12 @@ describe("the demo image", () => {
     expect(output).toContain("rehearsal removed");
   }, 300_000);
 
+  it("dispatches `teardown` to bin/teardown", async () => {
+    const { code, output } = await runImage(["teardown", "--help"]);
+    expect(code).toBe(0);
+    expect(output).toMatch(/Usage: bin\/teardown[\s\S]*--dry-run/);
+  });
+
   it("runs as an unprivileged user and holds no credentials or secrets", async () => {
     const { output } = await runImage(["-c", "id -u; ls -a /home/lab; env"], ["sh"]);
     const [uid] = output.trim().split("\n");

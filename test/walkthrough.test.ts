@@ -9,6 +9,8 @@ import { Writable } from "node:stream";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
+import { templateFile } from "../setup/lib/aws/naming.ts";
+import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
 import { InterruptedError } from "../setup/lib/errors.ts";
 import { findRehearsal, removeContainers } from "../setup/lib/local/rehearsal.ts";
 import { run, runTeardown } from "../setup/run.ts";
@@ -93,6 +95,13 @@ describe("the local rehearsal", () => {
     expect(app).toHaveLength(1);
     expect((await fetch(`${app[0]?.url}/health`)).status).toBe(200);
 
+    narration = "";
+    expect(await runTeardown(["--prefix", prefix, "--dry-run"], env(), quiet)).toBe(0);
+    expect(narration).toMatch(
+      /would delete: stack lab-keep-service[\s\S]*would delete: every object version in s3:\/\/lab-keep-artifacts/,
+    );
+    expect(await activeStacks(prefix)).toHaveLength(4);
+
     expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
     expect(await activeStacks(prefix)).toEqual([]);
     expect(await findRehearsal(prefix)).toEqual([]);
@@ -124,4 +133,23 @@ describe("the local rehearsal", () => {
     },
     300_000,
   );
+
+  it("refuses a prefix whose stacks were not made by the workshop (exit 2), touching nothing", async () => {
+    const prefix = "lab-taken";
+    usedPrefixes.push(prefix);
+    const cfn = makeClient(CloudFormationClient, fixture.config.aws);
+    // Someone else's stack that happens to carry this prefix's name, without the workshop's tag.
+    await deployStack(
+      cfn,
+      { name: `${prefix}-bucket`, templateFile: templateFile("bucket"), parameters: { Prefix: prefix }, tags: {} },
+      { pollSeconds: 1, maxWaitSeconds: 30, method: "direct" },
+    );
+
+    expect(await run(["--prefix", prefix], env(), quiet)).toBe(2);
+    expect(narration).toMatch(
+      /The prefix "lab-taken" is taken: lab-taken-bucket exists and was not made by this workshop/,
+    );
+    expect(await activeStacks(prefix)).toEqual([`${prefix}-bucket CREATE_COMPLETE`]);
+    await deleteStack(cfn, `${prefix}-bucket`, { pollSeconds: 1 });
+  }, 120_000);
 });

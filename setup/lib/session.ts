@@ -6,7 +6,9 @@ import { whoAmI } from "./aws/preflight.ts";
 import { awsClients } from "./aws/clients.ts";
 import { connectDocker, requireImage, useRyukIfAvailable } from "./local/docker.ts";
 import { ensureEmulator, findRehearsal } from "./local/rehearsal.ts";
-import { PrerequisiteError } from "./errors.ts";
+import { ConfigError, PrerequisiteError } from "./errors.ts";
+import { PREFIX_TAG, stackName } from "./aws/naming.ts";
+import { stacksNotOurs } from "./aws/stacks.ts";
 
 export interface Session {
   /** The Config with the emulator's endpoint filled in for the local target. */
@@ -30,6 +32,7 @@ function withEndpoint(config: Config, endpoint: string): Config {
 export async function openSession(config: Config, startIfMissing = true): Promise<Session | undefined> {
   if (config.target === "aws") {
     const identity = await whoAmI(awsClients(config.aws).sts, config.aws.region, config.aws.profile);
+    await checkPrefixIsOurs(config);
     return { config, accountId: identity.accountId };
   }
   const docker = await connectDocker();
@@ -45,6 +48,7 @@ export async function openSession(config: Config, startIfMissing = true): Promis
         "Start it, or unset AWS_ENDPOINT_URL and let the rehearsal start its own.",
       );
     }
+    await checkPrefixIsOurs(config);
     return {
       config,
       accountId: "123456789012",
@@ -63,9 +67,26 @@ export async function openSession(config: Config, startIfMissing = true): Promis
   await requireImage(docker, config.images.moto, "LAB_MOTO_IMAGE");
   await requireImage(docker, config.images.node, "LAB_NODE_IMAGE");
   const emulator = await ensureEmulator(config.prefix, config.images.moto);
+  await checkPrefixIsOurs(withEndpoint(config, emulator.endpoint));
   return {
     config: withEndpoint(config, emulator.endpoint),
     accountId: "123456789012",
     emulator: { ...emulator, external: false },
   };
+}
+
+/** Refuses a prefix whose stack names belong to stacks this workshop did not make. */
+async function checkPrefixIsOurs(config: Config): Promise<void> {
+  const roles = ["bucket", "pipeline", "environment", "service"] as const;
+  const foreign = await stacksNotOurs(
+    awsClients(config.aws).cfn,
+    roles.map((r) => stackName(config.prefix, r)),
+    PREFIX_TAG,
+  );
+  if (foreign.length > 0) {
+    throw new ConfigError(
+      `The prefix "${config.prefix}" is taken: ${foreign.join(", ")} exists and was not made by this workshop.`,
+      "Choose another prefix with --prefix (it names every stack and resource).",
+    );
+  }
 }

@@ -283,3 +283,20 @@ export async function deployStack(
     outputs: outputsOf(await describeStack(client, stackId)),
   };
 }
+
+/**
+ * A prefix is taken when a stack with one of its names exists but was not made
+ * by this workshop (it lacks the prefix tag): deploying would change someone
+ * else's stack, and teardown would delete it.
+ */
+export async function stacksNotOurs(
+  client: CloudFormationClient,
+  names: readonly string[],
+  tagKey: string,
+): Promise<string[]> {
+  const found = await Promise.all(names.map((name) => describeStack(client, name)));
+  return found
+    .filter((s): s is Stack => s !== undefined)
+    .filter((s) => !(s.Tags ?? []).some((t) => t.Key === tagKey))
+    .map((s) => s.StackName ?? "?");
+}
