@@ -6,6 +6,7 @@ import * as step01 from "./01-bucket-stack.ts";
 import * as step02 from "./02-seed-repository.ts";
 import * as step03 from "./03-pipeline-and-environment.ts";
 import * as step04 from "./04-verify-app.ts";
+import * as step05 from "./05-ship-a-change.ts";
 import { type Config, readConfig, STEPS } from "./lib/config.ts";
 import { createContext, type RunContext } from "./lib/context.ts";
 import { EXIT, InterruptedError, LabError, PrerequisiteError } from "./lib/errors.ts";
@@ -23,6 +24,7 @@ export const STEP_MODULES: Readonly<Record<(typeof STEPS)[number], StepModule>> 
   "02": step02,
   "03": step03,
   "04": step04,
+  "05": step05,
 };
 
 /** For tests: called after each step, e.g. to simulate an interruption there. */
@@ -38,6 +40,7 @@ export const RUN_HELP = `Usage: bin/run [flags]     (also: npm start -- [flags])
 
 Builds a CI/CD pipeline to ECS Fargate step by step, narrated:
   01 bucket stack   02 seed repository   03 pipeline and environment   04 verify app
+  05 ship a change
 With a region it works in your AWS account; without one it rehearses everything
 locally against an AWS emulator in Docker, for free.
 
@@ -49,6 +52,7 @@ locally against an AWS emulator in Docker, for free.
   --step                 pause before each step (on a terminal)
   --from NN, --until NN  run only steps NN..NN (earlier steps are checked quietly)
   --keep                 local: leave the rehearsal running at the end
+  --message TEXT         step 05: the new /time message (default: a fixed one)
   --verbose, -v          show stack traces on errors
   --help, -h             this text
 
@@ -181,7 +185,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
     summarize(ui, ctx, timings);
     hooks.onTimings?.(timings);
 
-    if (config.target === "local" && !config.keep && config.untilStep === STEPS.length) {
+    if (config.target === "local" && !config.keep) {
       ui.heading("", "Tear down the rehearsal");
       ui.explain(
         "A rehearsal leaves nothing behind: the stacks, the app container and the emulator are removed.\nRun with --keep to look around first.",

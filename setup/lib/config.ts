@@ -39,6 +39,8 @@ export interface Config {
   /** Local: leave the rehearsal running at the end. */
   readonly keep: boolean;
   readonly verbose: boolean;
+  /** Step 05: the new /time message (checked when the step runs). */
+  readonly message?: string;
   /** teardown: only list what would be deleted. */
   readonly dryRun: boolean;
   readonly help: boolean;
@@ -73,7 +75,7 @@ export const EMULATOR_REGION = "us-east-1";
 export const PREFIX_PATTERN = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
 
 /** Steps of the walk-through, in order. */
-export const STEPS = ["01", "02", "03", "04"] as const;
+export const STEPS = ["01", "02", "03", "04", "05"] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -111,6 +113,7 @@ const FLAGS = {
   keep: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   "dry-run": { type: "boolean" },
+  message: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -204,6 +207,7 @@ export function readConfig(
     keep: Boolean(values.keep),
     verbose: Boolean(values.verbose),
     dryRun: Boolean(values["dry-run"]),
+    ...(values.message !== undefined ? { message: values.message } : {}),
     help: Boolean(values.help),
     tty: terminal.stderrIsTTY,
     color: terminal.stderrIsTTY && nonEmpty(env.NO_COLOR) === undefined,

@@ -19,8 +19,10 @@ class LoopbackContainer extends GenericContainer {
 
 export interface ContainerSpec {
   readonly image: string;
-  /** The container port to publish on 127.0.0.1 (a free host port is chosen). */
+  /** The container port to publish on 127.0.0.1. */
   readonly port: number;
+  /** The host port to publish it on; a free one is chosen when unset. */
+  readonly hostPort?: number;
   readonly runId: string;
   readonly wait: WaitStrategy;
   readonly env?: Record<string, string>;
@@ -42,7 +44,7 @@ export interface RunningContainer {
 
 export async function startContainer(spec: ContainerSpec): Promise<RunningContainer> {
   const started = await new LoopbackContainer(spec.image)
-    .withExposedPorts(spec.port)
+    .withExposedPorts(spec.hostPort ? { container: spec.port, host: spec.hostPort } : spec.port)
     .withEnvironment(spec.env ?? {})
     .withLabels({ ...spec.labels, [LAB_LABEL]: spec.runId })
     .withWaitStrategy(spec.wait)

@@ -41,6 +41,8 @@ export interface LocalRelease {
   /** The app's URL: the container standing in for the service, on 127.0.0.1. */
   readonly url: string;
   readonly serviceStack: Readonly<Record<string, string>>;
+  /** When a running app was replaced: how long its URL did not answer. */
+  readonly downtimeMs?: number;
 }
 
 async function unpack(zip: Uint8Array, dir: string): Promise<void> {
@@ -125,7 +127,13 @@ export async function runLocalPipeline(input: LocalPipelineInput): Promise<Local
       LOG_LEVEL: "info",
     });
     stage("Run", "done", app.reused ? `already running at ${app.url}` : `running at ${app.url}`);
-    return { version, imageUri, url: app.url, serviceStack: deployed.outputs };
+    return {
+      version,
+      imageUri,
+      url: app.url,
+      serviceStack: deployed.outputs,
+      ...(app.downtimeMs !== undefined ? { downtimeMs: app.downtimeMs } : {}),
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -75,28 +75,83 @@ export async function ensureEmulator(prefix: string, image: string): Promise<{ e
   return { endpoint: emulator.endpoint, reused: false };
 }
 
+export interface AppContainer {
+  readonly url: string;
+  readonly id: string;
+  readonly reused: boolean;
+  /** Set when a running app was replaced: how long its URL did not answer /health. */
+  readonly downtimeMs?: number;
+}
+
 /**
- * The app container standing in for the Fargate service: kept when it already
- * runs this image, otherwise replaced (the old one is removed once the new
- * one answers /health).
+ * Polls /health every 50 ms while `work` runs, until the URL answers again,
+ * and returns how long it did not answer: what a client of that URL saw.
+ */
+async function measureDowntime(url: string, work: () => Promise<void>): Promise<number> {
+  const sleep = () => new Promise((r) => setTimeout(r, 50));
+  let running = true;
+  let downSince: number | undefined;
+  let downtime = 0;
+  const poller = (async () => {
+    while (running) {
+      const ok = await answers(url, "/health");
+      const now = performance.now();
+      if (!ok && downSince === undefined) downSince = now;
+      if (ok && downSince !== undefined) {
+        downtime += now - downSince;
+        downSince = undefined;
+      }
+      await sleep();
+    }
+  })();
+  try {
+    await work();
+    const deadline = performance.now() + 30_000;
+    while (downSince !== undefined && performance.now() < deadline) await sleep();
+  } finally {
+    running = false;
+    await poller;
+  }
+  return Math.round(downtime);
+}
+
+/**
+ * The app container standing in for the Fargate service. Kept when it already
+ * runs this image. Otherwise the old one is stopped and the new one started on
+ * the same 127.0.0.1 port: one container and no load balancer, so the URL is
+ * briefly unavailable, and that time is measured and returned.
  */
 export async function ensureAppContainer(
   prefix: string,
   image: string,
   env: Record<string, string>,
-): Promise<{ url: string; id: string; replaced: boolean; reused: boolean }> {
+): Promise<AppContainer> {
   const apps = (await findRehearsal(prefix)).filter((c) => c.role === "app");
   const same = apps.find((c) => c.running && c.image === image && c.url);
-  if (same?.url && (await answers(same.url, "/health")))
-    return { url: same.url, id: same.id, replaced: false, reused: true };
-  const started: RunningContainer = await startContainer({
-    image,
-    port: 8080,
-    runId: rehearsalRunId(prefix),
-    env,
-    labels: { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "app" },
-    wait: Wait.forHttp("/health", 8080).forStatusCode(200),
+  if (same?.url && (await answers(same.url, "/health"))) return { url: same.url, id: same.id, reused: true };
+
+  const start = (hostPort?: number): Promise<RunningContainer> =>
+    startContainer({
+      image,
+      port: 8080,
+      ...(hostPort ? { hostPort } : {}),
+      runId: rehearsalRunId(prefix),
+      env,
+      labels: { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "app" },
+      wait: Wait.forHttp("/health", 8080).forStatusCode(200),
+    });
+
+  const previous = apps.find((c) => c.running && c.url);
+  if (!previous?.url) {
+    await removeContainers(apps.map((c) => c.id));
+    const started = await start();
+    return { url: started.url, id: started.id, reused: false };
+  }
+  const url = previous.url;
+  let started: RunningContainer | undefined;
+  const downtimeMs = await measureDowntime(url, async () => {
+    await removeContainers(apps.map((c) => c.id));
+    started = await start(Number(new URL(url).port));
   });
-  await removeContainers(apps.map((c) => c.id));
-  return { url: started.url, id: started.id, replaced: apps.length > 0, reused: false };
+  return { url, id: (started as RunningContainer).id, reused: false, downtimeMs };
 }

@@ -1,0 +1,39 @@
+// The visible change step 05 ships: a new /time message in the app's source.
+import { ConfigError } from "../errors.ts";
+import type { SourceFile } from "./source.ts";
+
+/** The message the app ships with (code/src/app.ts; a test keeps the two equal). */
+export const TIME_MESSAGE_DEFAULT = "Automation for the People";
+/** What step 05 changes it to when the learner gives no message of their own. */
+export const TIME_MESSAGE_SHIPPED = "Automation for the People, continuously delivered";
+
+const APP_FILE = "src/app.ts";
+const DECLARATION = /^export const TIME_MESSAGE = .*;$/m;
+
+export function checkMessage(message: string): string {
+  const text = message.trim();
+  if (text.length < 1 || text.length > 80 || /[\u0000-\u001f\u007f]/.test(text)) {
+    throw new ConfigError(
+      `--message "${message}" cannot be used.`,
+      'Give 1 to 80 printable characters, e.g. --message "Hello from my pipeline".',
+    );
+  }
+  return text;
+}
+
+/** The source with the /time message replaced; throws if the app no longer declares it as expected. */
+export function withTimeMessage(files: readonly SourceFile[], message: string): SourceFile[] {
+  return files.map((f) => {
+    if (f.path !== APP_FILE) return f;
+    const text = new TextDecoder().decode(f.content);
+    if (!DECLARATION.test(text)) {
+      throw new Error(`${APP_FILE} no longer declares \`export const TIME_MESSAGE = "…";\`, which step 05 changes`);
+    }
+    return {
+      path: f.path,
+      content: new TextEncoder().encode(
+        text.replace(DECLARATION, `export const TIME_MESSAGE = ${JSON.stringify(message)};`),
+      ),
+    };
+  });
+}
