@@ -67,12 +67,14 @@ afterAll(async () => {
 });
 
 describe("the local rehearsal", () => {
-  it("runs steps 01-04, verifies the app, tears down, and leaves nothing in the emulator or Docker", async () => {
+  it("runs steps 01-05, verifies the app and the shipped change, tears down, and leaves nothing in the emulator or Docker", async () => {
     const prefix = "lab-e2e";
     usedPrefixes.push(prefix);
     expect(await run(["--prefix", prefix], env(), quiet), narration).toBe(0);
     expect(narration).toMatch(/answers as version s3-[0-9a-f]{10}/);
     expect(narration).toContain("Emulated: AWS itself");
+    expect(narration).toMatch(/GET \/time: "Automation for the People, continuously delivered"/);
+    expect(narration).toMatch(/did not answer for \d+\.\d\d s while its container was replaced/);
 
     expect(await activeStacks(prefix)).toEqual([]);
     expect(await buckets(prefix)).toEqual([]);
@@ -89,7 +91,7 @@ describe("the local rehearsal", () => {
       `${prefix}-bucket CREATE_COMPLETE`,
       `${prefix}-environment CREATE_COMPLETE`,
       `${prefix}-pipeline CREATE_COMPLETE`,
-      `${prefix}-service CREATE_COMPLETE`,
+      `${prefix}-service UPDATE_COMPLETE`, // updated by step 05
     ]);
     const app = (await findRehearsal(prefix)).filter((c) => c.role === "app");
     expect(app).toHaveLength(1);
@@ -108,7 +110,7 @@ describe("the local rehearsal", () => {
     expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
   }, 300_000);
 
-  it.each(["01", "02", "03", "04"])(
+  it.each(["01", "02", "03", "04", "05"])(
     "after an interruption at step %s, a re-run completes without duplicates",
     async (step) => {
       const prefix = `lab-int-${step}`;
@@ -125,7 +127,8 @@ describe("the local rehearsal", () => {
       expect(await run(["--prefix", prefix, "--keep"], env(), quiet), narration).toBe(0);
       expect(await activeStacks(prefix)).toHaveLength(4);
       expect(await buckets(prefix)).toHaveLength(1);
-      expect(await images(prefix)).toBe(1);
+      // The first release and the change step 05 ships: two images, each built once.
+      expect(await images(prefix)).toBe(2);
       expect((await findRehearsal(prefix)).filter((c) => c.role === "app")).toHaveLength(1);
 
       expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
