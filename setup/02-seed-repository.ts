@@ -1,6 +1,6 @@
 // Step 02: put the app where the pipeline will take it from.
 
-import { ensureRepository, collectSource, seedRepository, uploadSourceZip } from "./lib/aws/source.ts";
+import { collectSource, currentSource, ensureRepository, seedRepository, uploadSourceZip } from "./lib/aws/source.ts";
 import { ecrRepositoryName, templateFile } from "./lib/aws/naming.ts";
 import { CODE_DIR, type RunContext } from "./lib/context.ts";
 import { ConfigError, StepError } from "./lib/errors.ts";
@@ -21,8 +21,22 @@ repository when the account can use CodeCommit, otherwise to the bucket as sourc
   );
   const bucket = ctx.state.bucket;
   if (!bucket) throw new StepError("The artifact bucket is not known.", "Run step 01 first (bin/run --from 01).");
-  const files = await collectSource(CODE_DIR, templateFile("service"));
   const repoName = ecrRepositoryName(config.prefix);
+  if (quiet) {
+    // Resuming a later step: take what is seeded now (step 05 may have changed it) instead of seeding again.
+    const current = await currentSource(ctx.aws, {
+      useCodeCommit: config.target === "aws" && config.source !== "s3",
+      repositoryName: repoName,
+      branchName: BRANCH,
+      bucket,
+      key: SOURCE_KEY,
+    });
+    if (current) {
+      ctx.state.source = current;
+      return;
+    }
+  }
+  const files = await collectSource(CODE_DIR, templateFile("service"));
 
   let useCodeCommit = false;
   if (config.target === "aws" && config.source !== "s3") {

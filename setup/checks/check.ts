@@ -1,10 +1,9 @@
 // What every lesson check shares. A check only reads: it never creates,
 // changes or deletes anything, so it is safe to run at any time.
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import { GetBranchCommand } from "@aws-sdk/client-codecommit";
 import type { Stack } from "@aws-sdk/client-cloudformation";
 import type { AwsClients } from "../lib/aws/clients.ts";
 import { ecrRepositoryName, type StackRole, stackName } from "../lib/aws/naming.ts";
+import { currentSource } from "../lib/aws/source.ts";
 import { describeStack, outputsOf } from "../lib/aws/stacks.ts";
 import type { Config } from "../lib/config.ts";
 import { findRehearsal } from "../lib/local/rehearsal.ts";
@@ -53,27 +52,15 @@ export async function readyStack(ctx: CheckContext, role: StackRole, lesson: str
   return { ok: true, stack, outputs: outputsOf(stack) };
 }
 
-export interface SeededRevision {
-  readonly provider: "CodeCommit" | "S3";
-  /** What the image is tagged with when built from it. */
-  readonly version: string;
-}
-
-/** What the pipeline would build now: the CodeCommit branch head, else source.zip in the bucket. */
-export async function seededRevision(ctx: CheckContext, bucket: string): Promise<SeededRevision | undefined> {
-  if (ctx.config.target === "aws") {
-    const branch = await ctx.aws.cc
-      .send(new GetBranchCommand({ repositoryName: ecrRepositoryName(ctx.config.prefix), branchName: "main" }))
-      .catch(() => undefined);
-    const commit = branch?.branch?.commitId;
-    if (commit) return { provider: "CodeCommit", version: commit.slice(0, 10) };
-  }
-  const head = await ctx.aws.s3
-    .send(new HeadObjectCommand({ Bucket: bucket, Key: "source.zip" }))
-    .catch(() => undefined);
-  const tree = head?.Metadata?.["tree-hash"];
-  if (head && tree) return { provider: "S3", version: `s3-${tree.slice(0, 10)}` };
-  return undefined;
+/** What the pipeline would build now (read only). */
+export async function seededRevision(ctx: CheckContext, bucket: string) {
+  return currentSource(ctx.aws, {
+    useCodeCommit: ctx.config.target === "aws",
+    repositoryName: ecrRepositoryName(ctx.config.prefix),
+    branchName: "main",
+    bucket,
+    key: "source.zip",
+  });
 }
 
 /** Where the released app answers: the load balancer on AWS, the app container locally. */

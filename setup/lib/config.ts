@@ -41,6 +41,8 @@ export interface Config {
   readonly verbose: boolean;
   /** Step 05: the new /time message (checked when the step runs). */
   readonly message?: string;
+  /** bin/lesson: only run the lesson's check. */
+  readonly checkOnly: boolean;
   /** teardown: only list what would be deleted. */
   readonly dryRun: boolean;
   readonly help: boolean;
@@ -114,6 +116,7 @@ const FLAGS = {
   verbose: { type: "boolean", short: "v" },
   "dry-run": { type: "boolean" },
   message: { type: "string" },
+  check: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -207,6 +210,7 @@ export function readConfig(
     keep: Boolean(values.keep),
     verbose: Boolean(values.verbose),
     dryRun: Boolean(values["dry-run"]),
+    checkOnly: Boolean(values.check),
     ...(values.message !== undefined ? { message: values.message } : {}),
     help: Boolean(values.help),
     tty: terminal.stderrIsTTY,

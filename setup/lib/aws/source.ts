@@ -239,3 +239,42 @@ export async function seedRepository(
   }
   return { commitId: parent as string, commits };
 }
+
+export interface CurrentSource {
+  readonly provider: "CodeCommit" | "S3";
+  /** What the pipeline builds: the branch head commit, or the object version. */
+  readonly revision: string;
+  /** The image tag it gets. */
+  readonly version: string;
+  /** The repository name or the object key. */
+  readonly location: string;
+}
+
+/** What is seeded now, without changing anything: the CodeCommit branch head, else source.zip. */
+export async function currentSource(
+  clients: { readonly cc: CodeCommitClient; readonly s3: S3Client },
+  options: {
+    readonly useCodeCommit: boolean;
+    readonly repositoryName: string;
+    readonly branchName: string;
+    readonly bucket: string;
+    readonly key: string;
+  },
+): Promise<CurrentSource | undefined> {
+  if (options.useCodeCommit) {
+    const head = await branchHead(clients.cc, options.repositoryName, options.branchName).catch(() => undefined);
+    if (head)
+      return { provider: "CodeCommit", revision: head, version: head.slice(0, 10), location: options.repositoryName };
+  }
+  const object = await clients.s3
+    .send(new HeadObjectCommand({ Bucket: options.bucket, Key: options.key }))
+    .catch(() => undefined);
+  const hash = object?.Metadata?.[TREE_HASH_METADATA];
+  if (!object || !hash) return undefined;
+  return {
+    provider: "S3",
+    revision: object.VersionId ?? "null",
+    version: `s3-${hash.slice(0, 10)}`,
+    location: options.key,
+  };
+}

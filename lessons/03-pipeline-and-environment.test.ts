@@ -1,0 +1,46 @@
+// Lesson 03: the pipeline and environment stacks.
+import { DescribeRepositoriesCommand } from "@aws-sdk/client-ecr";
+import { DescribeClustersCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { describe, expect, it } from "vitest";
+import { check } from "../setup/checks/03-pipeline-and-environment.ts";
+import { lesson } from "../setup/lesson.ts";
+import { makeClient } from "../setup/lib/aws/clients.ts";
+import { describeStack } from "../setup/lib/aws/stacks.ts";
+import { useEmulator } from "./support/emulator.ts";
+import { useLesson } from "./support/lesson.ts";
+
+const fixture = useEmulator();
+const prefix = "lesson-03";
+const h = useLesson(fixture, prefix);
+
+describe("lesson 03: pipeline and environment", () => {
+  it("is not done on a fresh account", async () => {
+    expect((await check(h.checkContext())).pass).toBe(false);
+  });
+
+  it("is not done after lessons 01 and 02", async () => {
+    await h.prepareUntil("02");
+    expect(await check(h.checkContext())).toEqual({
+      pass: false,
+      message: `There is no stack ${prefix}-pipeline yet. Run \`bin/lesson 03\`.`,
+    });
+  });
+
+  it("is done after bin/lesson 03, with both stacks, the image repository and the cluster", async () => {
+    expect(await lesson(["03", "--prefix", prefix], h.env(), { output: h.output }), h.narration).toBe(0);
+    const result = await check(h.checkContext());
+    expect(result.pass).toBe(true);
+    expect(result.message).toContain(`http://${prefix}-alb-`);
+
+    const { aws } = h.checkContext();
+    for (const role of ["pipeline", "environment"]) {
+      expect((await describeStack(aws.cfn, `${prefix}-${role}`))?.StackStatus).toBe("CREATE_COMPLETE");
+    }
+    const repo = await aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [`${prefix}-app`] }));
+    expect(repo.repositories?.[0]?.imageTagMutability).toBe("IMMUTABLE");
+    const ecs = makeClient(ECSClient, fixture.config.aws);
+    expect(
+      (await ecs.send(new DescribeClustersCommand({ clusters: [`${prefix}-cluster`] }))).clusters?.[0]?.status,
+    ).toBe("ACTIVE");
+  });
+});

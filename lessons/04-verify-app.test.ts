@@ -1,0 +1,44 @@
+// Lesson 04: the first release, answering at its URL.
+import { ListImagesCommand } from "@aws-sdk/client-ecr";
+import { describe, expect, it } from "vitest";
+import { check } from "../setup/checks/04-verify-app.ts";
+import { lesson } from "../setup/lesson.ts";
+import { describeStack, outputsOf } from "../setup/lib/aws/stacks.ts";
+import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { useEmulator } from "./support/emulator.ts";
+import { useLesson } from "./support/lesson.ts";
+
+const fixture = useEmulator();
+const prefix = "lesson-04";
+const h = useLesson(fixture, prefix);
+
+describe("lesson 04: verify the app", () => {
+  it("is not done on a fresh account", async () => {
+    expect((await check(h.checkContext())).pass).toBe(false);
+  });
+
+  it("is not done after lessons 01-03", async () => {
+    await h.prepareUntil("03");
+    expect(await check(h.checkContext())).toEqual({
+      pass: false,
+      message: `There is no stack ${prefix}-service yet. Run \`bin/lesson 04\`.`,
+    });
+  });
+
+  it("is done after bin/lesson 04: the service stack, the image in ECR, and the app answering", async () => {
+    expect(await lesson(["04", "--prefix", prefix], h.env(), { output: h.output }), h.narration).toBe(0);
+    const result = await check(h.checkContext());
+    expect(result.pass).toBe(true);
+
+    const { aws } = h.checkContext();
+    const service = await describeStack(aws.cfn, `${prefix}-service`);
+    expect(service?.StackStatus).toBe("CREATE_COMPLETE");
+    const tag = outputsOf(service).ImageUri?.split(":").pop();
+    expect(tag).toMatch(/^s3-[0-9a-f]{10}$/);
+    const images = await aws.ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }));
+    expect(images.imageIds?.map((i) => i.imageTag)).toEqual([tag]);
+    const [app] = (await findRehearsal(prefix)).filter((c) => c.role === "app");
+    expect(await (await fetch(`${app?.url}/`)).json()).toMatchObject({ service: "lab-app", version: tag });
+    expect(result.message).toBe(`The app answers at ${app?.url} as version ${tag}.`);
+  });
+});

@@ -1,0 +1,47 @@
+// Lesson 05: a change shipped through the pipeline.
+import { ListImagesCommand } from "@aws-sdk/client-ecr";
+import { describe, expect, it } from "vitest";
+import { check } from "../setup/checks/05-ship-a-change.ts";
+import { lesson } from "../setup/lesson.ts";
+import { describeStack } from "../setup/lib/aws/stacks.ts";
+import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { useEmulator } from "./support/emulator.ts";
+import { useLesson } from "./support/lesson.ts";
+
+const fixture = useEmulator();
+const prefix = "lesson-05";
+const h = useLesson(fixture, prefix);
+
+describe("lesson 05: ship a change", () => {
+  it("is not done on a fresh account", async () => {
+    expect((await check(h.checkContext())).pass).toBe(false);
+  });
+
+  it("is not done after lessons 01-04: the app still has its first message", async () => {
+    await h.prepareUntil("04");
+    expect(await check(h.checkContext())).toEqual({
+      pass: false,
+      message: 'The app still says "Automation for the People": no change has been shipped yet. Run `bin/lesson 05`.',
+    });
+  });
+
+  it("is done after bin/lesson 05 --message: a second image, the service updated, the new message served", async () => {
+    const message = "Shipped in lesson five";
+    expect(
+      await lesson(["05", "--prefix", prefix, "--message", message], h.env(), { output: h.output }),
+      h.narration,
+    ).toBe(0);
+    const result = await check(h.checkContext());
+    expect(result.pass).toBe(true);
+    expect(result.message).toContain(`says "${message}"`);
+    expect(h.narration).toMatch(/did not answer for \d+\.\d\d s while its container was replaced/);
+
+    const { aws } = h.checkContext();
+    expect((await describeStack(aws.cfn, `${prefix}-service`))?.StackStatus).toBe("UPDATE_COMPLETE");
+    const images = await aws.ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }));
+    expect(images.imageIds).toHaveLength(2);
+    const apps = (await findRehearsal(prefix)).filter((c) => c.role === "app");
+    expect(apps).toHaveLength(1);
+    expect(((await (await fetch(`${apps[0]?.url}/time`)).json()) as { message: string }).message).toBe(message);
+  });
+});

@@ -1,0 +1,56 @@
+// Shared by the lesson tests: the environment that points a run at this
+// file's emulator, the read-only check context, a sink for narration, and the
+// clean-up of the rehearsal's containers.
+import { Writable } from "node:stream";
+import { afterAll } from "vitest";
+import type { CheckContext } from "../../setup/checks/check.ts";
+import { awsClients } from "../../setup/lib/aws/clients.ts";
+import { readConfig } from "../../setup/lib/config.ts";
+import { findRehearsal, removeContainers } from "../../setup/lib/local/rehearsal.ts";
+import { run } from "../../setup/run.ts";
+import type { EmulatorFixture } from "./emulator.ts";
+
+export interface LessonHarness {
+  env(): NodeJS.ProcessEnv;
+  checkContext(): CheckContext;
+  /** Runs bin/run up to and including a step, keeping everything (as the lessons before this one would). */
+  prepareUntil(step: string): Promise<void>;
+  /** Narration written so far (shown when an assertion about a run fails). */
+  readonly narration: string;
+  readonly output: NodeJS.WriteStream;
+}
+
+export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarness {
+  let narration = "";
+  const output = new Writable({
+    write(chunk: Buffer, _e, done) {
+      narration += chunk.toString();
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  const env = (): NodeJS.ProcessEnv => ({
+    ...process.env,
+    AWS_ENDPOINT_URL: fixture.emulator.endpoint,
+    REGION: undefined,
+    CI: "true",
+    NO_COLOR: "1",
+  });
+  afterAll(async () => {
+    await removeContainers((await findRehearsal(prefix)).map((c) => c.id));
+  });
+  return {
+    env,
+    checkContext() {
+      const config = readConfig(["--prefix", prefix], env());
+      return { config, aws: awsClients(config.aws) };
+    },
+    async prepareUntil(step) {
+      const code = await run(["--prefix", prefix, "--until", step, "--keep"], env(), { output });
+      if (code !== 0) throw new Error(`preparing lessons up to ${step} failed (exit ${code}):\n${narration}`);
+    },
+    get narration() {
+      return narration;
+    },
+    output,
+  };
+}
