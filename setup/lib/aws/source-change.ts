@@ -12,7 +12,9 @@ const DECLARATION = /^export const TIME_MESSAGE = .*;$/m;
 
 export function checkMessage(message: string): string {
   const text = message.trim();
-  if (text.length < 1 || text.length > 80 || /[\u0000-\u001f\u007f]/.test(text)) {
+  // Printable only: no control characters (code points below 32, and 127).
+  const printable = [...text].every((ch) => (ch.codePointAt(0) ?? 0) >= 32 && ch.codePointAt(0) !== 127);
+  if (text.length < 1 || text.length > 80 || !printable) {
     throw new ConfigError(
       `--message "${message}" cannot be used.`,
       'Give 1 to 80 printable characters, e.g. --message "Hello from my pipeline".',
