@@ -49,9 +49,10 @@ export async function run(ctx: RunContext, quiet = false): Promise<void> {
   const message = checkMessage(config.message ?? TIME_MESSAGE_SHIPPED);
   if (!quiet) {
     ui.explain(`Now the point of it all: change the app and let the pipeline ship it. This step changes
-the message GET /time answers to "${message}", commits it, and follows the release: test,
-build, and a rolling deploy that starts new tasks and stops old ones only once the new ones
-are healthy. Meanwhile it keeps calling the app, to count what users would have seen fail.`);
+the message GET /time answers, commits it, and follows the release: test, build, and a
+rolling deploy that starts new tasks and stops old ones only once the new ones are healthy.
+Meanwhile it keeps calling the app, to count what users would have seen fail.
+The new message: "${message}"`);
   }
   const files = withTimeMessage(await collectSource(CODE_DIR, templateFile("service")), message);
   const pipeline = outputsOf(await describeStack(ctx.aws.cfn, stackName(config.prefix, "pipeline")));

@@ -2,6 +2,7 @@
 // steps 01-04 in order (narrated, timed, resumable), prints the summary, and
 // for the local rehearsal tears everything down at the end unless --keep.
 // Returns the exit code; only bin/ exits.
+import { Writable } from "node:stream";
 import * as step01 from "./01-bucket-stack.ts";
 import * as step02 from "./02-seed-repository.ts";
 import * as step03 from "./03-pipeline-and-environment.ts";
@@ -68,6 +69,9 @@ waits for each deletion, then checks nothing tagged with the prefix is left.
   --dry-run            list what would be deleted, delete nothing
   --yes, -y            do not ask for confirmation
   --verbose, -v        show stack traces on errors`;
+
+/** Where the narration of silently re-run earlier steps goes. */
+const nowhere = new Writable({ write: (_chunk, _encoding, done) => done() }) as unknown as NodeJS.WriteStream;
 
 /** Prints an error the way every entry point does: one message, a hint, no stack unless --verbose. */
 export function report(error: unknown, ui: Narrator, verbose: boolean): number {
@@ -165,14 +169,15 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
       return EXIT.ok;
     }
 
+    const silent = createNarrator({ tty: false, color: false, stream: nowhere, out: nowhere });
     const timings: Array<[string, number]> = [];
     for (const [index, id] of STEPS.entries()) {
       const number = index + 1;
       if (number > config.untilStep) break;
       const step = STEP_MODULES[id];
       if (number < config.fromStep) {
-        // Earlier steps are idempotent: run quietly, they only recover what later steps need.
-        await untilInterrupted(abort.signal, step.run(ctx, true));
+        // Earlier steps are idempotent: run silently, they only recover what later steps need.
+        await untilInterrupted(abort.signal, step.run({ ...ctx, ui: silent }, true));
         continue;
       }
       ui.heading(id, step.title);

@@ -1,0 +1,79 @@
+// The docs cannot rot: every `sh` block in the lesson pages is run, in lesson
+// order, against the local rehearsal (this file's emulator), and must succeed;
+// every "What you should see" has a captured transcript of a real run.
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { useEmulator } from "../lessons/support/emulator.ts";
+import { findRehearsal, removeContainers } from "../setup/lib/local/rehearsal.ts";
+
+const fixture = useEmulator();
+const root = join(import.meta.dirname, "..");
+const pagesDir = join(root, "docs", "lessons");
+const pages = readdirSync(pagesDir)
+  .filter((f) => f.endsWith(".md"))
+  .sort();
+const PREFIX = "docs-room";
+
+afterAll(async () => {
+  await removeContainers((await findRehearsal(PREFIX)).map((c) => c.id));
+});
+
+function shellBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => (m[1] ?? "").trim());
+}
+
+describe("the lesson pages", () => {
+  it("are the five lessons, each with commands and a transcript of what to expect", () => {
+    expect(pages).toEqual([
+      "01-bucket-stack.md",
+      "02-seed-repository.md",
+      "03-pipeline-and-environment.md",
+      "04-verify-app.md",
+      "05-ship-a-change.md",
+    ]);
+    for (const page of pages) {
+      const text = readFileSync(join(pagesDir, page), "utf8");
+      expect(shellBlocks(text).length, page).toBeGreaterThan(0);
+      const transcripts = [...text.matchAll(/<!-- transcript: (.+?) -->\n\n```text\n\$ (.+)\n([\s\S]*?)\n```/g)];
+      expect(transcripts.length, `${page}: run npm run docs:transcripts`).toBeGreaterThan(0);
+      for (const t of transcripts) {
+        expect(t[2], page).toBe(t[1]);
+        expect((t[3] ?? "").length, `${page}: empty transcript for ${t[1]}`).toBeGreaterThan(20);
+      }
+      for (const heading of [
+        "## Do it",
+        "## What you should see",
+        "## Check it",
+        "## When it fails",
+        "## Going further",
+      ]) {
+        expect(text, `${page} lacks ${heading}`).toContain(heading);
+      }
+    }
+  });
+
+  it.each(
+    pages.flatMap((page) => shellBlocks(readFileSync(join(pagesDir, page), "utf8")).map((block) => [page, block])),
+  )(
+    "%s: `%s` runs",
+    (_page, block) => {
+      const r = spawnSync("bash", ["-euo", "pipefail", "-c", block], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 300_000,
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL: fixture.emulator.endpoint,
+          PREFIX,
+          REGION: undefined,
+          CI: "true",
+          NO_COLOR: "1",
+        },
+      });
+      expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    },
+    300_000,
+  );
+});
