@@ -9,11 +9,10 @@ import * as check04 from "./checks/04-verify-app.ts";
 import * as check05 from "./checks/05-ship-a-change.ts";
 import type { CheckContext, CheckResult } from "./checks/check.ts";
 import { awsClients } from "./lib/aws/clients.ts";
-import { type Config, readConfig, STEPS } from "./lib/config.ts";
+import { STEPS } from "./lib/config.ts";
 import { ConfigError, EXIT, StepError } from "./lib/errors.ts";
 import { openSession } from "./lib/session.ts";
-import { createNarrator } from "./lib/ui/narrator.ts";
-import { report, type RunHooks, run, STEP_MODULES } from "./run.ts";
+import { begin, report, type RunHooks, run, STEP_MODULES } from "./run.ts";
 
 type LessonId = (typeof STEPS)[number];
 
@@ -55,23 +54,15 @@ function lessonId(value: string): LessonId {
 export async function lesson(argv: readonly string[], env: NodeJS.ProcessEnv, hooks: RunHooks = {}): Promise<number> {
   const [first, ...rest] = argv;
   const positional = first !== undefined && !first.startsWith("-");
-  let config: Config;
+  const started = begin(positional ? rest : argv, env, hooks, LESSON_HELP);
+  if ("exitCode" in started) return started.exitCode;
+  const { config, ui, release } = started;
   let id: LessonId | undefined;
-  const early = createNarrator({
-    tty: Boolean(process.stderr.isTTY),
-    color: false,
-    ...(hooks.output ? { stream: hooks.output, out: hooks.output } : {}),
-  });
   try {
-    config = readConfig(positional ? rest : argv, env);
     id = positional ? lessonId(first) : undefined;
   } catch (error) {
-    return report(error, early, argv.includes("--verbose"));
-  }
-  const ui = createNarrator({ ...config, ...(hooks.output ? { stream: hooks.output, out: hooks.output } : {}) });
-  if (config.help) {
-    ui.result(LESSON_HELP);
-    return EXIT.ok;
+    release();
+    return report(error, ui, config.verbose);
   }
   try {
     const session = await openSession(config);
@@ -114,5 +105,7 @@ export async function lesson(argv: readonly string[], env: NodeJS.ProcessEnv, ho
     return result.pass ? EXIT.ok : EXIT.stepFailed;
   } catch (error) {
     return report(error, ui, config.verbose);
+  } finally {
+    release();
   }
 }

@@ -137,25 +137,52 @@ function summarize(ui: Narrator, ctx: RunContext, timings: Array<[string, number
   ui.result(`  tear down     bin/teardown --prefix ${config.prefix}${target}`);
 }
 
-export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks: RunHooks = {}): Promise<number> {
+export interface Begun {
+  readonly config: Config;
+  readonly ui: Narrator;
+  /** Aborted by Ctrl-C. */
+  readonly abort: AbortController;
+  /** Stops listening for Ctrl-C. */
+  readonly release: () => void;
+}
+
+/**
+ * What every entry point does first: parse the flags (or say what is wrong),
+ * print the help when asked, and turn Ctrl-C into an abort.
+ */
+export function begin(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  hooks: RunHooks,
+  help: string,
+): Begun | { readonly exitCode: number } {
+  const sink = hooks.output ? { stream: hooks.output, out: hooks.output } : {};
   let config: Config;
-  const early = createNarrator({
-    tty: Boolean(process.stderr.isTTY),
-    color: Boolean(process.stderr.isTTY) && !env.NO_COLOR,
-  });
   try {
     config = readConfig(argv, env);
   } catch (error) {
-    return report(error, early, argv.includes("--verbose"));
+    const early = createNarrator({
+      tty: Boolean(process.stderr.isTTY),
+      color: Boolean(process.stderr.isTTY) && !env.NO_COLOR,
+      ...sink,
+    });
+    return { exitCode: report(error, early, argv.includes("--verbose")) };
   }
-  const ui = createNarrator({ ...config, ...(hooks.output ? { stream: hooks.output, out: hooks.output } : {}) });
+  const ui = createNarrator({ ...config, ...sink });
   if (config.help) {
-    ui.result(RUN_HELP);
-    return EXIT.ok;
+    ui.result(help);
+    return { exitCode: EXIT.ok };
   }
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once("SIGINT", onSigint);
+  return { config, ui, abort, release: () => process.off("SIGINT", onSigint) };
+}
+
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks: RunHooks = {}): Promise<number> {
+  const started = begin(argv, env, hooks, RUN_HELP);
+  if ("exitCode" in started) return started.exitCode;
+  const { config, ui, abort, release } = started;
   try {
     const session = await untilInterrupted(abort.signal, openSession(config));
     if (!session) throw new Error("no session");
@@ -209,7 +236,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
     }
     return report(abort.signal.aborted ? new InterruptedError() : error, ui, config.verbose);
   } finally {
-    process.off("SIGINT", onSigint);
+    release();
   }
 }
 
@@ -223,24 +250,9 @@ export async function runTeardown(
   env: NodeJS.ProcessEnv,
   hooks: RunHooks = {},
 ): Promise<number> {
-  let config: Config;
-  const early = createNarrator({
-    tty: Boolean(process.stderr.isTTY),
-    color: Boolean(process.stderr.isTTY) && !env.NO_COLOR,
-  });
-  try {
-    config = readConfig(argv, env);
-  } catch (error) {
-    return report(error, early, argv.includes("--verbose"));
-  }
-  const ui = createNarrator({ ...config, ...(hooks.output ? { stream: hooks.output, out: hooks.output } : {}) });
-  if (config.help) {
-    ui.result(TEARDOWN_HELP);
-    return EXIT.ok;
-  }
-  const abort = new AbortController();
-  const onSigint = () => abort.abort();
-  process.once("SIGINT", onSigint);
+  const started = begin(argv, env, hooks, TEARDOWN_HELP);
+  if ("exitCode" in started) return started.exitCode;
+  const { config, ui, abort, release } = started;
   try {
     const session = await untilInterrupted(abort.signal, openSession(config, false));
     if (!session) {
@@ -281,6 +293,6 @@ export async function runTeardown(
   } catch (error) {
     return report(abort.signal.aborted ? new InterruptedError() : error, ui, config.verbose);
   } finally {
-    process.off("SIGINT", onSigint);
+    release();
   }
 }

@@ -5,9 +5,9 @@
 import { CloudFormationClient, ListStacksCommand } from "@aws-sdk/client-cloudformation";
 import { DescribeRepositoriesCommand, ECRClient, ListImagesCommand } from "@aws-sdk/client-ecr";
 import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
-import { Writable } from "node:stream";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
+import { narrationSink } from "../lessons/support/lesson.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
 import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
@@ -18,13 +18,8 @@ import { run, runTeardown } from "../setup/run.ts";
 const fixture = useEmulator();
 
 /** The narration, kept for a failing test's message instead of filling the test output. */
-let narration = "";
-const output = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    narration += chunk.toString();
-    done();
-  },
-}) as unknown as NodeJS.WriteStream;
+const sink = narrationSink();
+const output = sink.output;
 const quiet = { output };
 
 function env(): NodeJS.ProcessEnv {
@@ -56,9 +51,7 @@ async function images(prefix: string): Promise<number> {
   return ((await ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }))).imageIds ?? []).length;
 }
 
-beforeEach(() => {
-  narration = "";
-});
+beforeEach(() => sink.clear());
 
 const usedPrefixes: string[] = [];
 afterAll(async () => {
@@ -70,11 +63,11 @@ describe("the local rehearsal", () => {
   it("runs steps 01-05, verifies the app and the shipped change, tears down, and leaves nothing in the emulator or Docker", async () => {
     const prefix = "lab-e2e";
     usedPrefixes.push(prefix);
-    expect(await run(["--prefix", prefix], env(), quiet), narration).toBe(0);
-    expect(narration).toMatch(/answers as version s3-[0-9a-f]{10}/);
-    expect(narration).toContain("Emulated: AWS itself");
-    expect(narration).toMatch(/GET \/time: "Automation for the People, continuously delivered"/);
-    expect(narration).toMatch(/did not answer for \d+\.\d\d s while its container was replaced/);
+    expect(await run(["--prefix", prefix], env(), quiet), sink.text()).toBe(0);
+    expect(sink.text()).toMatch(/answers as version s3-[0-9a-f]{10}/);
+    expect(sink.text()).toContain("Emulated: AWS itself");
+    expect(sink.text()).toMatch(/GET \/time: "Automation for the People, continuously delivered"/);
+    expect(sink.text()).toMatch(/did not answer for \d+\.\d\d s while its container was replaced/);
 
     expect(await activeStacks(prefix)).toEqual([]);
     expect(await buckets(prefix)).toEqual([]);
@@ -85,7 +78,7 @@ describe("the local rehearsal", () => {
   it("--keep leaves it running and answering; teardown then removes it, and a second teardown succeeds", async () => {
     const prefix = "lab-keep";
     usedPrefixes.push(prefix);
-    expect(await run(["--prefix", prefix, "--keep"], env(), quiet), narration).toBe(0);
+    expect(await run(["--prefix", prefix, "--keep"], env(), quiet), sink.text()).toBe(0);
 
     expect(await activeStacks(prefix)).toEqual([
       `${prefix}-bucket CREATE_COMPLETE`,
@@ -97,9 +90,9 @@ describe("the local rehearsal", () => {
     expect(app).toHaveLength(1);
     expect((await fetch(`${app[0]?.url}/health`)).status).toBe(200);
 
-    narration = "";
+    sink.clear();
     expect(await runTeardown(["--prefix", prefix, "--dry-run"], env(), quiet)).toBe(0);
-    expect(narration).toMatch(
+    expect(sink.text()).toMatch(
       /would delete: stack lab-keep-service[\s\S]*would delete: every object version in s3:\/\/lab-keep-artifacts/,
     );
     expect(await activeStacks(prefix)).toHaveLength(4);
@@ -122,9 +115,9 @@ describe("the local rehearsal", () => {
         },
       });
       expect(interrupted).toBe(130);
-      expect(narration).toMatch(/Interrupted\.[\s\S]*run the same command again/);
+      expect(sink.text()).toMatch(/Interrupted\.[\s\S]*run the same command again/);
 
-      expect(await run(["--prefix", prefix, "--keep"], env(), quiet), narration).toBe(0);
+      expect(await run(["--prefix", prefix, "--keep"], env(), quiet), sink.text()).toBe(0);
       expect(await activeStacks(prefix)).toHaveLength(4);
       expect(await buckets(prefix)).toHaveLength(1);
       // The first release and the change step 05 ships: two images, each built once.
@@ -149,7 +142,7 @@ describe("the local rehearsal", () => {
     );
 
     expect(await run(["--prefix", prefix], env(), quiet)).toBe(2);
-    expect(narration).toMatch(
+    expect(sink.text()).toMatch(
       /The prefix "lab-taken" is taken: lab-taken-bucket exists and was not made by this workshop/,
     );
     expect(await activeStacks(prefix)).toEqual([`${prefix}-bucket CREATE_COMPLETE`]);

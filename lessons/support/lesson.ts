@@ -20,14 +20,27 @@ export interface LessonHarness {
   readonly output: NodeJS.WriteStream;
 }
 
-export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarness {
-  let narration = "";
+/** A stream that keeps what is written to it, for narration a test wants to read instead of print. */
+export function narrationSink(): { readonly output: NodeJS.WriteStream; text(): string; clear(): void } {
+  let text = "";
   const output = new Writable({
     write(chunk: Buffer, _e, done) {
-      narration += chunk.toString();
+      text += chunk.toString();
       done();
     },
   }) as unknown as NodeJS.WriteStream;
+  return {
+    output,
+    text: () => text,
+    clear: () => {
+      text = "";
+    },
+  };
+}
+
+export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarness {
+  const sink = narrationSink();
+  const output = sink.output;
   const env = (): NodeJS.ProcessEnv => ({
     ...process.env,
     AWS_ENDPOINT_URL: fixture.emulator.endpoint,
@@ -46,10 +59,10 @@ export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarne
     },
     async prepareUntil(step) {
       const code = await run(["--prefix", prefix, "--until", step, "--keep"], env(), { output });
-      if (code !== 0) throw new Error(`preparing lessons up to ${step} failed (exit ${code}):\n${narration}`);
+      if (code !== 0) throw new Error(`preparing lessons up to ${step} failed (exit ${code}):\n${sink.text()}`);
     },
     get narration() {
-      return narration;
+      return sink.text();
     },
     output,
   };
