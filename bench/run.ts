@@ -11,6 +11,7 @@ import { buildAppImage } from "../setup/lib/local/app-image.ts";
 import { startHostNetworkContainer } from "../setup/lib/local/containers.ts";
 import { connectDocker, newRunId, removeLabelledContainers, useRyukIfAvailable } from "../setup/lib/local/docker.ts";
 import { timeRehearsal } from "./rehearsal.ts";
+import { waitForHealthy } from "../setup/lib/verify.ts";
 import { machine, writeSection } from "./report.ts";
 import { type WrkResult, wrk } from "./wrk.ts";
 
@@ -32,22 +33,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitUntilAnswering(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing answered at ${url} within 10 s`);
-}
-
 async function measure(label: string, url: string, script?: string): Promise<WrkResult> {
-  await waitUntilAnswering(url.replace(/\/(contents|auth)$/, "/health"));
+  await waitForHealthy(new URL(url).origin, { maxWaitSeconds: 10 });
   await wrk({ url, connections: CONNECTIONS, seconds: WARMUP_S, ...(script ? { script } : {}) });
   const result = await wrk({ url, connections: CONNECTIONS, seconds: MEASURE_S, ...(script ? { script } : {}) });
   say(

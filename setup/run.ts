@@ -257,7 +257,8 @@ export async function runTeardown(
     const session = await untilInterrupted(abort.signal, openSession(config, false));
     if (!session) {
       // Local, and no emulator for this prefix: only containers can be left.
-      const { findRehearsal, removeContainers } = await import("./lib/local/rehearsal.ts");
+      const { findRehearsal } = await import("./lib/local/rehearsal.ts");
+      const { removeContainers } = await import("./lib/local/docker.ts");
       const stray = await findRehearsal(config.prefix);
       if (!config.dryRun) await removeContainers(stray.map((c) => c.id));
       ui.ok(

@@ -8,7 +8,8 @@ import { deleteRepository, emptyBucket, emptyRepository, purgeSecrets, taggedLef
 import type { RunContext } from "./lib/context.ts";
 import { StepError } from "./lib/errors.ts";
 import { deleteBucketLeftBehind, releaseVpcForDelete } from "./lib/local/emulator-gaps.ts";
-import { findRehearsal, removeContainers } from "./lib/local/rehearsal.ts";
+import { removeContainers } from "./lib/local/docker.ts";
+import { findRehearsal } from "./lib/local/rehearsal.ts";
 
 export interface TeardownResult {
   readonly removed: string[];

@@ -12,7 +12,8 @@ import { makeClient } from "../setup/lib/aws/clients.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
 import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
 import { InterruptedError } from "../setup/lib/errors.ts";
-import { findRehearsal, removeContainers } from "../setup/lib/local/rehearsal.ts";
+import { removeContainers } from "../setup/lib/local/docker.ts";
+import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
 import { run, runTeardown } from "../setup/run.ts";
 
 const fixture = useEmulator();

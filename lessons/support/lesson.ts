@@ -6,7 +6,8 @@ import { afterAll } from "vitest";
 import type { CheckContext } from "../../setup/checks/check.ts";
 import { awsClients } from "../../setup/lib/aws/clients.ts";
 import { readConfig } from "../../setup/lib/config.ts";
-import { findRehearsal, removeContainers } from "../../setup/lib/local/rehearsal.ts";
+import { removeContainers } from "../../setup/lib/local/docker.ts";
+import { findRehearsal } from "../../setup/lib/local/rehearsal.ts";
 import { run } from "../../setup/run.ts";
 import type { EmulatorFixture } from "./emulator.ts";
 

@@ -2,6 +2,7 @@
 // signal (Ctrl-C), and what earlier steps produced.
 import { fileURLToPath } from "node:url";
 import { type AwsClients, awsClients } from "./aws/clients.ts";
+import type { CurrentSource } from "./aws/source.ts";
 import type { DeployOptions } from "./aws/stacks.ts";
 import type { Config } from "./config.ts";
 import type { Narrator } from "./ui/narrator.ts";
@@ -9,22 +10,10 @@ import { eventLine } from "./ui/stack-progress.ts";
 
 export const CODE_DIR = fileURLToPath(new URL("../../code/", import.meta.url));
 
-export type SourceProvider = "CodeCommit" | "S3";
-
-export interface SeededSource {
-  readonly provider: SourceProvider;
-  /** What the pipeline will build: a commit id, or the S3 object version. */
-  readonly revision: string;
-  /** The image tag the build will give it. */
-  readonly version: string;
-  /** CodeCommit repository name, or the object key in the bucket. */
-  readonly location: string;
-}
-
 export interface RunState {
   accountId?: string;
   bucket?: string;
-  source?: SeededSource;
+  source?: CurrentSource;
   /** The environment's load balancer URL (on the emulator, a name that does not resolve). */
   environmentUrl?: string;
   /** Where the app answers once released. */

@@ -83,7 +83,9 @@ export async function buildImage(
 }
 
 /** Builds the test stage and copies /app/reports out; throws if lint or tests failed. */
-export async function runAppChecks(b: AppBuild): Promise<ChecksResult> {
+export async function runAppChecks(
+  b: Pick<AppBuild, "contextDir" | "nodeImage" | "reportsDir">,
+): Promise<ChecksResult> {
   await buildImage(b.contextDir, { t: CHECKS_IMAGE, target: "test", buildargs: { NODE_IMAGE: b.nodeImage } });
   const docker = (await connectDocker()).container.dockerode;
   const container = await docker.createContainer({ Image: CHECKS_IMAGE, Cmd: ["true"] });

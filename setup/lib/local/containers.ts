@@ -50,13 +50,20 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningContai
     .withWaitStrategy(spec.wait)
     .withStartupTimeout(spec.startupTimeoutMs ?? 60_000)
     .start();
-  let stopping: Promise<unknown> | undefined;
   return {
     url: `http://127.0.0.1:${started.getMappedPort(spec.port)}`,
+    ...stoppable(started, spec.stopTimeoutMs ?? 10_000),
+  };
+}
+
+/** Id, handle, and a stop() that may be called more than once. */
+function stoppable(started: StartedTestContainer, timeoutMs: number): Omit<RunningContainer, "url"> {
+  let stopping: Promise<unknown> | undefined;
+  return {
     id: started.getId(),
     started,
     async stop() {
-      stopping ??= started.stop({ timeout: spec.stopTimeoutMs ?? 10_000 });
+      stopping ??= started.stop({ timeout: timeoutMs });
       await stopping;
     },
   };
@@ -83,14 +90,5 @@ export async function startHostNetworkContainer(spec: HostNetworkSpec): Promise<
     .withLabels({ [LAB_LABEL]: spec.runId })
     .withCopyFilesToContainer((spec.files ?? []).map(([source, target]) => ({ source, target })));
   if (spec.command) container = container.withCommand(spec.command);
-  const started = await container.start();
-  let stopping: Promise<unknown> | undefined;
-  return {
-    id: started.getId(),
-    started,
-    async stop() {
-      stopping ??= started.stop({ timeout: 10_000 });
-      await stopping;
-    },
-  };
+  return stoppable(await container.start(), 10_000);
 }

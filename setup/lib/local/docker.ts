@@ -92,7 +92,7 @@ export async function removeOrphanedContainers(client: ContainerRuntimeClient): 
   const docker = client.container.dockerode;
   const found = await docker.listContainers({ all: true, filters: { label: [LAB_LABEL] } });
   const orphans = found.filter((info) => !ownerAlive(info.Labels[LAB_LABEL] ?? ""));
-  await Promise.all(orphans.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true })));
+  await removeContainers(orphans.map((info) => info.Id));
   return orphans.length;
 }
 
@@ -100,6 +100,21 @@ export async function removeOrphanedContainers(client: ContainerRuntimeClient): 
 export async function removeLabelledContainers(client: ContainerRuntimeClient, runId: string): Promise<number> {
   const docker = client.container.dockerode;
   const found = await docker.listContainers({ all: true, filters: { label: [`${LAB_LABEL}=${runId}`] } });
-  await Promise.all(found.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true })));
+  await removeContainers(found.map((info) => info.Id));
   return found.length;
+}
+
+/** Force-removes containers (and their volumes); one already gone is not an error. */
+export async function removeContainers(ids: readonly string[]): Promise<void> {
+  const docker = (await connectDocker()).container.dockerode;
+  await Promise.all(
+    ids.map((id) =>
+      docker
+        .getContainer(id)
+        .remove({ force: true, v: true })
+        .catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        }),
+    ),
+  );
 }

@@ -90,8 +90,6 @@ export async function runLocalPipeline(input: LocalPipelineInput): Promise<Local
     const checks = await runAppChecks({
       contextDir: work,
       nodeImage: input.nodeImage,
-      version,
-      image: "",
       reportsDir: join(work, "reports"),
     });
     stage("Test", "done", `lint exit ${checks.lintExit}, tests exit ${checks.testExit}`);

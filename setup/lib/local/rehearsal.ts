@@ -3,7 +3,7 @@
 // them, even after the process that started them has gone.
 import { Wait } from "testcontainers";
 import { type RunningContainer, startContainer } from "./containers.ts";
-import { connectDocker } from "./docker.ts";
+import { connectDocker, removeContainers } from "./docker.ts";
 import { startEmulator } from "./emulator.ts";
 
 export const REHEARSAL_LABEL = "aws-cicd-lab.rehearsal";
@@ -44,20 +44,6 @@ async function answers(url: string, path: string): Promise<boolean> {
   return fetch(`${url}${path}`, { signal: AbortSignal.timeout(3_000) }).then(
     (r) => r.ok,
     () => false,
-  );
-}
-
-export async function removeContainers(ids: readonly string[]): Promise<void> {
-  const docker = (await connectDocker()).container.dockerode;
-  await Promise.all(
-    ids.map((id) =>
-      docker
-        .getContainer(id)
-        .remove({ force: true, v: true })
-        .catch((error: unknown) => {
-          if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-        }),
-    ),
   );
 }
 
