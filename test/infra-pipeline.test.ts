@@ -7,13 +7,13 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
-import { IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
+import { IAMClient, ListPoliciesCommand, ListRolesCommand } from "@aws-sdk/client-iam";
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from "@aws-sdk/client-eventbridge";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
 import { prefixTags, stackName, templateFile } from "../setup/lib/aws/naming.ts";
-import { deleteStack, deployStack, describeStack } from "../setup/lib/aws/stacks.ts";
+import { deleteStack, deployStack, describeStack, outputsOf } from "../setup/lib/aws/stacks.ts";
 
 const fixture = useEmulator();
 // "direct": the emulator records no outputs or exports for change sets (see stacks.ts).
@@ -87,14 +87,20 @@ describe.each([
       .map((r) => decodeURIComponent(r.AssumeRolePolicyDocument ?? "").match(/"([a-z]+)\.amazonaws\.com"/)?.[1])
       .sort();
     expect(trusted).toEqual(["cloudformation", "codebuild", "codebuild", "codepipeline", "events"]);
+    // The boundary every role of the service stack must carry.
+    const policies = (await iam.send(new ListPoliciesCommand({ Scope: "Local" }))).Policies ?? [];
+    expect(policies.map((p) => p.PolicyName)).toContain(`${prefix}-service-boundary`);
   });
 
   it(`starts the pipeline from ${source} events only`, async () => {
     const events = makeClient(EventBridgeClient, fixture.config.aws);
-    const rules = ((await events.send(new ListRulesCommand({}))).Rules ?? []).filter((r) =>
-      r.Name?.startsWith(`${prefix}-pipeline-`),
+    const rules = ((await events.send(new ListRulesCommand({}))).Rules ?? []).filter(
+      (r) => r.Name === `${prefix}-start-pipeline`,
     );
     expect(rules).toHaveLength(1);
+    // Teardown finds the rule to disable through this output.
+    const outputs = outputsOf(await describeStack(cfn, stackName(prefix, "pipeline")));
+    expect(outputs.TriggerRuleName).toBe(`${prefix}-start-pipeline`);
     const pattern = JSON.parse(rules[0]?.EventPattern ?? "{}") as { source: string[]; detail: Record<string, unknown> };
     expect(pattern.source).toEqual([source]);
     if (provider === "CodeCommit")

@@ -20,10 +20,9 @@ const templates: Record<string, Template> = Object.fromEntries(
 const WILDCARD_RESOURCE_ALLOWLIST: Record<string, string> = {
   "service.yaml/ExecutionRole/RegistryLogin": "ecr:GetAuthorizationToken has no resource-level permissions",
   "pipeline.yaml/BuildProjectRole/RegistryLogin": "ecr:GetAuthorizationToken has no resource-level permissions",
-  "pipeline.yaml/DeployRole/ReadNetworkAndCluster":
-    "EC2/ELB/Logs Describe calls and ecs:DescribeTaskDefinition take no resource",
-  "pipeline.yaml/DeployRole/TaskDefinitions":
-    "ecs:RegisterTaskDefinition and DeregisterTaskDefinition take no resource",
+  "pipeline.yaml/DeployRole/DescribeWithoutResource":
+    "ELB/Logs Describe calls, ecs:DescribeTaskDefinition and DeregisterTaskDefinition take no resource",
+  "pipeline.yaml/ServiceRoleBoundary/RegistryLogin": "ecr:GetAuthorizationToken has no resource-level permissions",
   "pipeline.yaml/DeployRole/GenerateSecretValue": "secretsmanager:GetRandomPassword acts on no resource",
 };
 
@@ -186,7 +185,7 @@ describe("template settings the emulator does not apply", () => {
     });
   });
 
-  it("pipeline: Source, Test, Build, Deploy, with the Deploy stage creating or updating the service stack", () => {
+  it("pipeline: Source, Test, Build, Deploy, with the Deploy stage creating, updating or replacing the service stack", () => {
     const p = (templates["pipeline.yaml"] as Template).Resources.Pipeline?.Properties as {
       PipelineType: string;
       Stages: Array<{ Name: string; Actions: Array<{ Configuration: Record<string, unknown> }> }>;
@@ -194,7 +193,7 @@ describe("template settings the emulator does not apply", () => {
     expect(p.PipelineType).toBe("V2");
     expect(p.Stages.map((s) => s.Name)).toEqual(["Source", "Test", "Build", "Deploy"]);
     expect(p.Stages[3]?.Actions[0]?.Configuration).toMatchObject({
-      ActionMode: "CREATE_UPDATE",
+      ActionMode: "REPLACE_ON_FAILURE",
       StackName: { "Fn::Sub": "${Prefix}-service" },
       TemplatePath: "Release::infra/service.yaml",
       TemplateConfiguration: "Release::service-config.json",

@@ -11,6 +11,7 @@ interval=${WAIT_INTERVAL:-15}
 waited=0
 
 while :; do
+  # AWS calls: cloudformation:DescribeStacks
   status=$(aws cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].StackStatus' --output text 2>/dev/null || echo NOT_FOUND)
   case "$status" in
     CREATE_COMPLETE | UPDATE_COMPLETE | UPDATE_ROLLBACK_COMPLETE)
