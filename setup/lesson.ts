@@ -12,7 +12,7 @@ import { awsClients } from "./lib/aws/clients.ts";
 import { STEPS } from "./lib/config.ts";
 import { ConfigError, EXIT, StepError } from "./lib/errors.ts";
 import { openSession } from "./lib/session.ts";
-import { begin, report, type RunHooks, run, STEP_MODULES } from "./run.ts";
+import { begin, refuseUnconfirmedAws, report, type RunHooks, run, STEP_MODULES } from "./run.ts";
 
 type LessonId = (typeof STEPS)[number];
 
@@ -65,6 +65,7 @@ export async function lesson(argv: readonly string[], env: NodeJS.ProcessEnv, ho
     return report(error, ui, config.verbose);
   }
   try {
+    if (id !== undefined && !config.checkOnly) refuseUnconfirmedAws(config);
     const session = await openSession(config);
     if (!session) throw new StepError("No target to check.", "Run bin/lesson 01.");
     const ctx: CheckContext = { config: session.config, aws: awsClients(session.config.aws) };
@@ -93,7 +94,8 @@ export async function lesson(argv: readonly string[], env: NodeJS.ProcessEnv, ho
         }
       }
       const code = await run(
-        ["--from", id, "--until", id, "--keep", "--yes", ...(positional ? rest : argv)],
+        // No --yes added: on AWS the lesson asks, or is refused, exactly as bin/run is.
+        ["--from", id, "--until", id, "--keep", ...(positional ? rest : argv)],
         env,
         hooks,
       );

@@ -10,7 +10,14 @@ import * as step04 from "./04-verify-app.ts";
 import * as step05 from "./05-ship-a-change.ts";
 import { type Config, readConfig, STEPS } from "./lib/config.ts";
 import { createContext, type RunContext } from "./lib/context.ts";
-import { EXIT, InterruptedError, LabError, PrerequisiteError } from "./lib/errors.ts";
+import {
+  checkAccount,
+  ECS_SERVICE_LINKED_ROLE,
+  ensureEcsServiceLinkedRole,
+  type Preflight,
+} from "./lib/aws/account-preflight.ts";
+import { checkRegion } from "./lib/aws/preflight.ts";
+import { ConfigError, EXIT, InterruptedError, LabError, PrerequisiteError } from "./lib/errors.ts";
 import { openSession } from "./lib/session.ts";
 import { createNarrator, type Narrator } from "./lib/ui/narrator.ts";
 import { teardown } from "./teardown.ts";
@@ -107,6 +114,47 @@ async function confirm(ui: Narrator, question: string): Promise<boolean> {
   }
 }
 
+/**
+ * On AWS a run creates resources that cost money: it is confirmed at a
+ * terminal, or in advance with --yes. Without either it is refused (exit 2)
+ * before anything is looked up or created.
+ */
+export function refuseUnconfirmedAws(config: Config): void {
+  if (config.target === "aws") checkRegion(config.aws.region);
+  if (config.target === "aws" && !config.yes && !config.interactive) {
+    throw new ConfigError(
+      "On AWS this creates resources that cost money, and there is no terminal to ask for confirmation on.",
+      "Run it at a terminal to be asked, or add --yes to confirm in advance.",
+    );
+  }
+}
+
+/**
+ * The fresh-account preflight, shown with the confirmation; then, once
+ * confirmed, the one thing it may create: ECS's service-linked role.
+ * Returns false when the person said no.
+ */
+async function approveOnAws(ctx: RunContext, config: Config): Promise<boolean> {
+  const { ui } = ctx;
+  const spinner = ui.spin("checking the account: service-linked role, CodeBuild quota, VPCs, public IPv4");
+  let preflight: Preflight;
+  try {
+    preflight = await untilInterrupted(ctx.signal, checkAccount(ctx.aws, config.aws.region));
+    spinner.succeed("account checked");
+  } catch (error) {
+    spinner.fail("the account cannot hold this run yet");
+    throw error;
+  }
+  for (const line of preflight.lines) ui.info(`  ${line}`);
+  for (const warning of preflight.warnings) ui.warn(warning);
+  if (config.interactive && !(await confirm(ui, "Create these resources?"))) return false;
+  if (preflight.ecsServiceLinkedRole === "missing") {
+    const made = await ensureEcsServiceLinkedRole(ctx.aws.iam);
+    ui.ok(`ECS service-linked role ${ECS_SERVICE_LINKED_ROLE} ${made === "created" ? "created" : "already exists"}`);
+  }
+  return true;
+}
+
 function introduce(ui: Narrator, config: Config, accountId: string): void {
   if (config.target === "aws") {
     ui.info(`Account ${accountId}, region ${config.aws.region}, prefix "${config.prefix}".`);
@@ -184,6 +232,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
   if ("exitCode" in started) return started.exitCode;
   const { config, ui, abort, release } = started;
   try {
+    refuseUnconfirmedAws(config);
     const session = await untilInterrupted(abort.signal, openSession(config));
     if (!session) throw new Error("no session");
     const ctx = createContext(session.config, ui, abort.signal);
@@ -191,9 +240,11 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
     introduce(ui, session.config, session.accountId);
     if (session.emulator?.reused && !session.emulator.external)
       ui.info("Found this prefix's emulator still running: carrying on with it.");
-    if (config.target === "aws" && config.interactive && !(await confirm(ui, "Create these resources?"))) {
-      ui.info("Nothing was created.");
-      return EXIT.ok;
+    if (config.target === "aws") {
+      if (!(await approveOnAws(ctx, session.config))) {
+        ui.info("Nothing was created.");
+        return EXIT.ok;
+      }
     }
 
     const silent = createNarrator({ tty: false, color: false, stream: nowhere, out: nowhere });

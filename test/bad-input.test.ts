@@ -31,7 +31,7 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
   return env;
 }
 
-function bin(name: "run" | "teardown", args: string[], env: NodeJS.ProcessEnv = cleanEnv()) {
+function bin(name: "run" | "teardown" | "lesson", args: string[], env: NodeJS.ProcessEnv = cleanEnv()) {
   const r = spawnSync(process.execPath, ["--experimental-strip-types", join(root, "bin", name), ...args], {
     env,
     encoding: "utf8",
@@ -39,6 +39,26 @@ function bin(name: "run" | "teardown", args: string[], env: NodeJS.ProcessEnv = 
   });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
+
+describe("billable work on AWS without a confirmation", () => {
+  // No terminal and no --yes: refused before any credentials are looked for.
+  it.each([
+    ["run", ["--region", "eu-west-1"]],
+    ["lesson", ["03", "--region", "eu-west-1"]],
+  ] as const)("bin/%s %s is refused with exit 2", (name, args) => {
+    const { status, out } = bin(name, [...args]);
+    expect(status).toBe(2);
+    expect(out).toMatch(/cost money, and there is no terminal[\s\S]*add --yes/);
+    expect(out).not.toMatch(/credentials/i);
+    expect(out).not.toMatch(STACK_TRACE);
+  });
+
+  it("lets bin/lesson --check look without --yes (checks only read)", () => {
+    const { out } = bin("lesson", ["03", "--check", "--region", "eu-west-1"]);
+    expect(out).not.toMatch(/no terminal/);
+    expect(out).toMatch(/No AWS credentials were found/);
+  });
+});
 
 describe("bad input", () => {
   it.each([

@@ -31,6 +31,8 @@ export interface Config {
   readonly images: Images;
   /** Ask before acting (AWS) and allow --step pauses: stdin is a TTY, not CI, no --yes. */
   readonly interactive: boolean;
+  /** --yes: creating resources on AWS is confirmed in advance. */
+  readonly yes: boolean;
   /** Pause before each step (TTY only). */
   readonly stepByStep: boolean;
   /** First and last step to run, e.g. 1 and 4. */
@@ -204,6 +206,7 @@ export function readConfig(
     aws,
     images: readImages(env),
     interactive,
+    yes: Boolean(values.yes),
     stepByStep: Boolean(values.step) && interactive,
     fromStep,
     untilStep,

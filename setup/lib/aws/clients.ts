@@ -8,9 +8,13 @@ import { CodeCommitClient } from "@aws-sdk/client-codecommit";
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ECRClient } from "@aws-sdk/client-ecr";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { IAMClient } from "@aws-sdk/client-iam";
 import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsSettings } from "../config.ts";
 
@@ -71,6 +75,10 @@ export interface AwsClients {
   readonly sts: STSClient;
   readonly tagging: ResourceGroupsTaggingAPIClient;
   readonly secrets: SecretsManagerClient;
+  readonly iam: IAMClient;
+  readonly quotas: ServiceQuotasClient;
+  readonly ecs: ECSClient;
+  readonly events: EventBridgeClient;
 }
 
 export function awsClients(aws: AwsSettings): AwsClients {
@@ -112,6 +120,18 @@ export function awsClients(aws: AwsSettings): AwsClients {
     },
     get secrets() {
       return lazy("secrets", SecretsManagerClient);
+    },
+    get iam() {
+      return lazy("iam", IAMClient);
+    },
+    get quotas() {
+      return lazy("quotas", ServiceQuotasClient);
+    },
+    get ecs() {
+      return lazy("ecs", ECSClient);
+    },
+    get events() {
+      return lazy("events", EventBridgeClient);
     },
   };
 }
