@@ -1,10 +1,21 @@
 // bin/teardown: removes everything a run made, in dependency order and in
 // parallel where the order allows, waits for each deletion, then proves that
 // nothing tagged with the prefix is left. Safe to run twice, or after a
-// half-finished run.
-import { ecrRepositoryName, stackName } from "./lib/aws/naming.ts";
+// half-finished run. It never touches a repository or bucket that has this
+// run's name but not its tag.
+import { ecrRepositoryName, reportGroupNames, stackName } from "./lib/aws/naming.ts";
 import { deleteStack, describeStack, outputsOf } from "./lib/aws/stacks.ts";
-import { deleteRepository, emptyBucket, emptyRepository, purgeSecrets, taggedLeftovers } from "./lib/aws/cleanup.ts";
+import {
+  deleteReportGroups,
+  deleteRepository,
+  deleteTaskDefinitions,
+  emptyBucket,
+  emptyRepository,
+  purgeSecrets,
+  stopPipeline,
+} from "./lib/aws/cleanup.ts";
+import { leftovers } from "./lib/aws/leftovers.ts";
+import { bucketOwnership, codeCommitOwnership, ecrOwnership, refuseForeign } from "./lib/aws/ownership.ts";
 import type { RunContext } from "./lib/context.ts";
 import { StepError } from "./lib/errors.ts";
 import { deleteBucketLeftBehind, releaseVpcForDelete } from "./lib/local/emulator-gaps.ts";
@@ -37,6 +48,19 @@ export async function teardown(
   );
   const bucket = outputsOf(stacks.bucket).BucketName;
   const containers = local ? await findRehearsal(prefix) : [];
+  const repository = ecrRepositoryName(prefix);
+
+  // Before anything is touched: what has this run's names must carry its tag.
+  refuseForeign(
+    [
+      { what: `ECR repository ${repository}`, ownership: await ecrOwnership(aws.ecr, repository, prefix) },
+      ...(bucket ? [{ what: `bucket ${bucket}`, ownership: await bucketOwnership(aws.s3, bucket, prefix) }] : []),
+      ...(!local
+        ? [{ what: `CodeCommit repository ${repository}`, ownership: await codeCommitOwnership(aws.cc, repository, prefix) }]
+        : []),
+    ],
+    prefix,
+  );
 
   if (options.dryRun) {
     const plan = [
@@ -70,6 +94,23 @@ export async function teardown(
     }
   };
 
+  // 0. On AWS, the pipeline first: no new run may start and no running one may redeploy the service.
+  if (!local) {
+    const pipelineOutputs = outputsOf(stacks.pipeline);
+    await step("stopping the pipeline", async () => {
+      const stopped = await stopPipeline(
+        aws,
+        pipelineOutputs.PipelineName ?? names.pipeline,
+        pipelineOutputs.TriggerRuleName ?? `${prefix}-start-pipeline`,
+      );
+      const parts = [
+        stopped.triggerDisabled ? "trigger disabled" : "no trigger",
+        `${stopped.abandoned.length} running execution(s) abandoned`,
+      ];
+      return `pipeline stopped: ${parts.join(", ")}`;
+    });
+  }
+
   // 1. The service first: it uses the environment and the image.
   await step(`deleting ${names.service}`, async () =>
     (await deleteStack(
@@ -88,6 +129,9 @@ export async function teardown(
   if (!local) {
     const purged = await purgeSecrets(aws.secrets, prefix);
     if (purged.length > 0) removed.push(`secret(s) ${purged.join(", ")}`);
+    // Deregistered revisions stay INACTIVE and tagged until deleted.
+    const revisions = await deleteTaskDefinitions(aws.ecs, `${prefix}-app`);
+    if (revisions > 0) removed.push(`${revisions} inactive task definition revision(s)`);
   }
 
   // 2. Pipeline (its image repository emptied first) and environment, side by side.
@@ -118,6 +162,9 @@ export async function teardown(
 
   // 3. The source, then the bucket: every version and delete marker, then its stack.
   if (!local) {
+    // The builds' report groups are CodeBuild's, not the pipeline stack's.
+    const groups = await deleteReportGroups(aws.cb, reportGroupNames(prefix));
+    if (groups.length > 0) removed.push(`report group(s) ${groups.join(", ")}`);
     await step(`deleting CodeCommit repository ${ecrRepositoryName(prefix)}`, async () =>
       (await deleteRepository(aws.cc, ecrRepositoryName(prefix)))
         ? `CodeCommit repository ${ecrRepositoryName(prefix)} deleted`
@@ -152,12 +199,16 @@ export async function teardown(
       left.push(...(await findRehearsal(prefix)).map((c) => `container ${c.id.slice(0, 12)}`));
     }
   } else {
-    left.push(...(await taggedLeftovers(aws.tagging, prefix)));
+    const spinner = ui.spin("checking that nothing tagged with the prefix is left");
+    const found = await leftovers(aws, prefix, config.aws.region, { signal: ctx.signal });
+    if (found.length === 0) spinner.succeed("nothing tagged with the prefix is left");
+    else spinner.fail(`${found.length} tagged resource(s) still exist`);
+    left.push(...found.map((l) => `${l.arn}\n      remove it: ${l.remove}`));
   }
   if (left.length > 0) {
     throw new StepError(
       `Teardown left ${left.length} thing(s) behind:\n${left.map((l) => `  - ${l}`).join("\n")}`,
-      "Run bin/teardown again; if they remain, delete them in the console (they carry the tag aws-cicd-lab:prefix).",
+      "Run bin/teardown again; if they remain, remove each with the command shown (they carry the tag aws-cicd-lab:prefix).",
     );
   }
   return { removed, left };

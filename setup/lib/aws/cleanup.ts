@@ -3,9 +3,17 @@
 // as success, so teardown can run twice or after a half-finished run.
 import { BatchDeleteImageCommand, type ECRClient, ListImagesCommand } from "@aws-sdk/client-ecr";
 import { type CodeCommitClient, DeleteRepositoryCommand } from "@aws-sdk/client-codecommit";
-import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DeleteSecretCommand, ListSecretsCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  type CodePipelineClient,
+  ListPipelineExecutionsCommand,
+  StopPipelineExecutionCommand,
+} from "@aws-sdk/client-codepipeline";
+import { type CodeBuildClient, DeleteReportGroupCommand, ListReportGroupsCommand } from "@aws-sdk/client-codebuild";
+import { DeleteTaskDefinitionsCommand, type ECSClient, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
+import { DisableRuleCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { StepError } from "../errors.ts";
 import { PREFIX_TAG } from "./naming.ts";
 
 const gone = (error: unknown, ...names: string[]) => names.includes((error as Error).name);
@@ -39,7 +47,17 @@ export async function emptyBucket(s3: S3Client, bucket: string, keyPrefix?: stri
         ...(v.VersionId ? { VersionId: v.VersionId } : {}),
       }));
       if (objects.length === 0) return deleted;
-      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+      const { Errors } = await s3.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+      );
+      // With Quiet, only failures come back. Stop on them: listing again would find the same objects forever.
+      if (Errors && Errors.length > 0) {
+        const first = Errors.slice(0, 3).map((e) => `${e.Key} (${e.VersionId ?? "no version"}): ${e.Code} ${e.Message ?? ""}`.trim());
+        throw new StepError(
+          `${Errors.length} object version(s) in s3://${bucket} could not be deleted: ${first.join("; ")}`,
+          `Check who may delete objects in that bucket (a bucket policy or an SCP may deny it), then run teardown again; or empty it with: aws s3api delete-objects --bucket ${bucket} ...`,
+        );
+      }
       deleted += objects.length;
     }
   } catch (error) {
@@ -73,19 +91,99 @@ export async function purgeSecrets(secrets: SecretsManagerClient, prefix: string
   return ours.map((s) => s.Name ?? s.ARN ?? "?");
 }
 
-/** Every resource still carrying the prefix's tag, by ARN. */
-export async function taggedLeftovers(tagging: ResourceGroupsTaggingAPIClient, prefix: string): Promise<string[]> {
-  const arns: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await tagging.send(
-      new GetResourcesCommand({
-        TagFilters: [{ Key: PREFIX_TAG, Values: [prefix] }],
-        ...(token ? { PaginationToken: token } : {}),
-      }),
+export interface StoppedPipeline {
+  /** The trigger rule was disabled (false: there was none). */
+  readonly triggerDisabled: boolean;
+  /** Executions that were running and are now abandoned. */
+  readonly abandoned: readonly string[];
+}
+
+/**
+ * First thing in a teardown: no new run may start (the trigger rule is
+ * disabled) and no running one may continue (abandoned, so its Deploy cannot
+ * create the service stack again behind teardown's back).
+ */
+export async function stopPipeline(
+  clients: { readonly cp: CodePipelineClient; readonly events: EventBridgeClient },
+  pipelineName: string,
+  triggerRuleName: string,
+): Promise<StoppedPipeline> {
+  const triggerDisabled = await clients.events.send(new DisableRuleCommand({ Name: triggerRuleName })).then(
+    () => true,
+    (error: unknown) => {
+      if (gone(error, "ResourceNotFoundException")) return false;
+      throw error;
+    },
+  );
+  let running: string[];
+  try {
+    const { pipelineExecutionSummaries } = await clients.cp.send(
+      new ListPipelineExecutionsCommand({ pipelineName, maxResults: 50 }),
     );
-    for (const r of page.ResourceTagMappingList ?? []) if (r.ResourceARN) arns.push(r.ResourceARN);
-    token = page.PaginationToken || undefined;
-  } while (token);
-  return arns;
+    running = (pipelineExecutionSummaries ?? [])
+      .filter((e) => e.status === "InProgress" || e.status === "Stopping")
+      .map((e) => e.pipelineExecutionId as string);
+  } catch (error) {
+    if (gone(error, "PipelineNotFoundException")) return { triggerDisabled, abandoned: [] };
+    throw error;
+  }
+  for (const id of running) {
+    await clients.cp
+      .send(
+        new StopPipelineExecutionCommand({
+          pipelineName,
+          pipelineExecutionId: id,
+          abandon: true,
+          reason: "aws-cicd-lab teardown",
+        }),
+      )
+      .catch((error: unknown) => {
+        // Already stopping, or it ended in the meantime: either way it is not going on.
+        if (!gone(error, "PipelineExecutionNotStoppableException", "DuplicatedStopRequestException")) throw error;
+      });
+  }
+  return { triggerDisabled, abandoned: running };
+}
+
+/**
+ * Deregistered task definitions stay INACTIVE (and tagged) until deleted.
+ * Deletes every INACTIVE revision of the family; returns how many.
+ */
+export async function deleteTaskDefinitions(ecs: ECSClient, family: string): Promise<number> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: "INACTIVE", nextToken }));
+    // familyPrefix matches by prefix: keep exactly this family's revisions.
+    arns.push(...(page.taskDefinitionArns ?? []).filter((a) => a.split("/").at(-1)?.startsWith(`${family}:`)));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  // DeleteTaskDefinitions takes at most 10 at a time.
+  for (let i = 0; i < arns.length; i += 10) {
+    await ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: arns.slice(i, i + 10) }));
+  }
+  return arns.length;
+}
+
+/**
+ * CodeBuild creates a report group per project and buildspec report
+ * (<project>-<report>) on the first build; the pipeline stack does not own
+ * them. Deletes exactly those, with their reports; returns their names.
+ */
+export async function deleteReportGroups(cb: CodeBuildClient, names: readonly string[]): Promise<string[]> {
+  const deleted: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await cb.send(new ListReportGroupsCommand({ nextToken }));
+    for (const arn of page.reportGroups ?? []) {
+      const name = arn.split("/").at(-1) as string;
+      if (!names.includes(name)) continue;
+      await cb.send(new DeleteReportGroupCommand({ arn, deleteReports: true })).catch((error: unknown) => {
+        if (!gone(error, "ResourceNotFoundException")) throw error;
+      });
+      deleted.push(name);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return deleted;
 }

@@ -8,6 +8,7 @@ import { CodeCommitClient } from "@aws-sdk/client-codecommit";
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ECRClient } from "@aws-sdk/client-ecr";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { IAMClient } from "@aws-sdk/client-iam";
@@ -79,6 +80,7 @@ export interface AwsClients {
   readonly quotas: ServiceQuotasClient;
   readonly ecs: ECSClient;
   readonly events: EventBridgeClient;
+  readonly elb: ElasticLoadBalancingV2Client;
 }
 
 export function awsClients(aws: AwsSettings): AwsClients {
@@ -132,6 +134,9 @@ export function awsClients(aws: AwsSettings): AwsClients {
     },
     get events() {
       return lazy("events", EventBridgeClient);
+    },
+    get elb() {
+      return lazy("elb", ElasticLoadBalancingV2Client);
     },
   };
 }

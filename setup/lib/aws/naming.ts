@@ -25,3 +25,12 @@ export function prefixTags(prefix: string): Record<string, string> {
 export function ecrRepositoryName(prefix: string): string {
   return `${prefix}-app`;
 }
+
+/** The report the buildspecs publish (their `reports:` key); CodeBuild names its group <project>-<report>. */
+export const BUILDSPEC_REPORT = "lab-app-tests";
+
+/** The report groups CodeBuild creates for the Test and Build projects (pipeline.yaml names them <prefix>-test, <prefix>-build). */
+export function reportGroupNames(prefix: string): string[] {
+  return [`${prefix}-test-${BUILDSPEC_REPORT}`, `${prefix}-build-${BUILDSPEC_REPORT}`];
+}
+

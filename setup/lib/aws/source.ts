@@ -18,6 +18,7 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/cli
 import { zipSync } from "fflate";
 import ignore from "ignore";
 import { PREFIX_TAG } from "./naming.ts";
+import { codeCommitOwnership, refuseForeign } from "./ownership.ts";
 
 export interface SourceFile {
   /** Path inside the repository, with forward slashes. */
@@ -131,7 +132,11 @@ export async function ensureRepository(cc: CodeCommitClient, name: string, prefi
     return { available: true };
   } catch (error) {
     const name_ = (error as Error).name;
-    if (name_ === "RepositoryNameExistsException") return { available: true };
+    if (name_ === "RepositoryNameExistsException") {
+      // Someone else's repository of that name is never committed to (the seed replaces every file).
+      refuseForeign([{ what: `CodeCommit repository ${name}`, ownership: await codeCommitOwnership(cc, name, prefix) }], prefix);
+      return { available: true };
+    }
     if (name_ === "OperationNotAllowedException" || /not allowed/i.test((error as Error).message)) {
       return { available: false, reason: (error as Error).message };
     }

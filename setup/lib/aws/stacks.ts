@@ -166,7 +166,10 @@ export async function deleteStack(
   name: string,
   options: DeployOptions = {},
 ): Promise<boolean> {
-  const stack = await describeStack(client, name);
+  let stack = await describeStack(client, name);
+  // A stack still being created or updated (a release the pipeline started) cannot be deleted until that
+  // ends: wait for it. The emulator ("direct") finishes every operation at once, or never.
+  if (stack && options.method !== "direct") stack = await settle(client, stack, options);
   if (!stack) return false;
   const stackId = stack.StackId ?? name;
   const progress = new StackProgress(name, {}, 0, new Date());
