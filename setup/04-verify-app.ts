@@ -1,7 +1,7 @@
 // Step 04: the first release, followed to a verified answer at the app's URL.
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { stackName } from "./lib/aws/naming.ts";
-import { findExecution, followExecution } from "./lib/aws/pipeline-watch.ts";
+import { releaseRevision } from "./lib/aws/pipeline-watch.ts";
 import type { RunContext } from "./lib/context.ts";
 import { StepError } from "./lib/errors.ts";
 import { runLocalPipeline } from "./lib/local/pipeline.ts";
@@ -16,17 +16,15 @@ async function releaseOnAws(ctx: RunContext): Promise<{ url: string; version: st
   const pipelineName = stackName(config.prefix, "pipeline");
   const spinner = ui.spin(`waiting for the run of ${pipelineName} that builds ${source.revision.slice(0, 12)}`);
   try {
-    const executionId = await findExecution(ctx.aws.cp, pipelineName, source.revision, {
-      maxWaitSeconds: 300,
-      signal: ctx.signal,
-    });
-    await followExecution({ cp: ctx.aws.cp, cb: ctx.aws.cb, logs: ctx.aws.logs }, pipelineName, executionId, {
+    const executionId = await releaseRevision(ctx.aws, pipelineName, source, {
       maxWaitSeconds: 1800,
       signal: ctx.signal,
-      onStages: (stages) =>
-        spinner.update(
-          `${pipelineName} ${executionId.slice(0, 8)}: ${stages.map((s) => `${s.name} ${s.status}`).join(" → ")}`,
+      onRestart: (old, status, fresh) =>
+        spinner.log(
+          `run ${old.slice(0, 8)} for this revision had ${status.toLowerCase()}: started run ${fresh.slice(0, 8)}`,
         ),
+      onStages: (id, stages) =>
+        spinner.update(`${pipelineName} ${id.slice(0, 8)}: ${stages.map((s) => `${s.name} ${s.status}`).join(" → ")}`),
     });
     spinner.succeed(`${pipelineName}: run ${executionId.slice(0, 8)} succeeded`);
   } catch (error) {

@@ -1,7 +1,7 @@
 // Step 05: ship a change - commit a new /time message, follow the release it
 // triggers, and show that users did not notice (or, locally, for how long they did).
 import { stackName, templateFile } from "./lib/aws/naming.ts";
-import { findExecution, followExecution } from "./lib/aws/pipeline-watch.ts";
+import { releaseRevision } from "./lib/aws/pipeline-watch.ts";
 import { checkMessage, TIME_MESSAGE_SHIPPED, withTimeMessage } from "./lib/aws/source-change.ts";
 import { collectSource, seedRepository, uploadSourceZip } from "./lib/aws/source.ts";
 import { describeStack, outputsOf } from "./lib/aws/stacks.ts";
@@ -56,7 +56,8 @@ The new message: "${message}"`);
   }
   const files = withTimeMessage(await collectSource(CODE_DIR, templateFile("service")), message);
   const pipeline = outputsOf(await describeStack(ctx.aws.cfn, stackName(config.prefix, "pipeline")));
-  const provider = pipeline.SourceProvider ?? state.source?.provider ?? "S3";
+  const provider: "CodeCommit" | "S3" =
+    (pipeline.SourceProvider ?? state.source?.provider) === "CodeCommit" ? "CodeCommit" : "S3";
 
   let revision: string;
   let version: string;
@@ -90,16 +91,20 @@ The new message: "${message}"`);
     const traffic = watchTraffic(url);
     const follow = ui.spin(`waiting for the run that builds ${revision.slice(0, 12)}`);
     try {
-      const pipelineName = stackName(config.prefix, "pipeline");
-      const executionId = await findExecution(ctx.aws.cp, pipelineName, revision, {
-        maxWaitSeconds: 300,
-        signal: ctx.signal,
-      });
-      await followExecution({ cp: ctx.aws.cp, cb: ctx.aws.cb, logs: ctx.aws.logs }, pipelineName, executionId, {
-        maxWaitSeconds: 1800,
-        signal: ctx.signal,
-        onStages: (stages) => follow.update(stages.map((s) => `${s.name} ${s.status}`).join(" → ")),
-      });
+      const executionId = await releaseRevision(
+        ctx.aws,
+        stackName(config.prefix, "pipeline"),
+        { provider, revision },
+        {
+          maxWaitSeconds: 1800,
+          signal: ctx.signal,
+          onRestart: (old, status, fresh) =>
+            follow.log(
+              `run ${old.slice(0, 8)} for this revision had ${status.toLowerCase()}: started run ${fresh.slice(0, 8)}`,
+            ),
+          onStages: (_id, stages) => follow.update(stages.map((s) => `${s.name} ${s.status}`).join(" → ")),
+        },
+      );
       follow.succeed(`run ${executionId.slice(0, 8)} succeeded`);
     } catch (error) {
       follow.fail("the release did not succeed");

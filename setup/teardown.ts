@@ -56,7 +56,12 @@ export async function teardown(
       { what: `ECR repository ${repository}`, ownership: await ecrOwnership(aws.ecr, repository, prefix) },
       ...(bucket ? [{ what: `bucket ${bucket}`, ownership: await bucketOwnership(aws.s3, bucket, prefix) }] : []),
       ...(!local
-        ? [{ what: `CodeCommit repository ${repository}`, ownership: await codeCommitOwnership(aws.cc, repository, prefix) }]
+        ? [
+            {
+              what: `CodeCommit repository ${repository}`,
+              ownership: await codeCommitOwnership(aws.cc, repository, prefix),
+            },
+          ]
         : []),
     ],
     prefix,

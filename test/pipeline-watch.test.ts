@@ -10,6 +10,7 @@ import {
   GetPipelineStateCommand,
   ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
+  StartPipelineExecutionCommand,
   type PipelineExecutionStatus,
   type PipelineExecutionSummary,
   type StageExecutionStatus,
@@ -17,16 +18,24 @@ import {
 } from "@aws-sdk/client-codepipeline";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { findExecution, followExecution, type StageLine } from "../setup/lib/aws/pipeline-watch.ts";
+import {
+  CloudFormationClient,
+  DescribeStackEventsCommand,
+  type ResourceStatus,
+  type StackEvent,
+} from "@aws-sdk/client-cloudformation";
+import { findExecution, followExecution, releaseRevision, type StageLine } from "../setup/lib/aws/pipeline-watch.ts";
 
 const creds = { region: "eu-west-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } };
 const cpMock = mockClient(CodePipelineClient);
 const cbMock = mockClient(CodeBuildClient);
 const logsMock = mockClient(CloudWatchLogsClient);
+const cfnMock = mockClient(CloudFormationClient);
 const clients = {
   cp: new CodePipelineClient(creds),
   cb: new CodeBuildClient(creds),
   logs: new CloudWatchLogsClient(creds),
+  cfn: new CloudFormationClient(creds),
 };
 const fast = { maxWaitSeconds: 20, minDelaySeconds: 1, maxDelaySeconds: 1 };
 
@@ -51,6 +60,7 @@ beforeEach(() => {
   cpMock.reset();
   cbMock.reset();
   logsMock.reset();
+  cfnMock.reset();
 });
 
 describe("findExecution", () => {
@@ -62,7 +72,10 @@ describe("findExecution", () => {
         pipelineExecutionSummaries: [summary("exec-new", NEW, "InProgress"), summary("exec-old", OLD, "Superseded")],
       });
 
-    expect(await findExecution(clients.cp, "demo-pipeline", NEW, fast)).toBe("exec-new");
+    expect(await findExecution(clients.cp, "demo-pipeline", NEW, fast)).toEqual({
+      id: "exec-new",
+      status: "InProgress",
+    });
     expect(cpMock.commandCalls(ListPipelineExecutionsCommand)).toHaveLength(2);
   });
 
@@ -164,5 +177,124 @@ describe("followExecution", () => {
       limit: 20,
       startFromHead: false,
     });
+  });
+});
+
+describe("releaseRevision", () => {
+  const succeeded = () => {
+    cpMock.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: { pipelineExecutionId: "exec-retry", pipelineName: "demo-pipeline", status: "Succeeded" },
+    });
+    cpMock
+      .on(GetPipelineStateCommand)
+      .resolves({ stageStates: ["Source", "Test", "Build", "Deploy"].map((s) => stage(s, "exec-retry", "Succeeded")) });
+  };
+
+  it("starts a new run of the same revision when the run found for it already failed (a re-run after a fix)", async () => {
+    cpMock
+      .on(ListPipelineExecutionsCommand)
+      .resolves({ pipelineExecutionSummaries: [summary("exec-failed", NEW, "Failed")] });
+    cpMock.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: "exec-retry" });
+    succeeded();
+    const restarts: string[] = [];
+
+    const id = await releaseRevision(
+      clients,
+      "demo-pipeline",
+      { provider: "CodeCommit", revision: NEW },
+      {
+        ...fast,
+        onRestart: (old, status, fresh) => restarts.push(`${old} ${status} ${fresh}`),
+      },
+    );
+
+    expect(id).toBe("exec-retry");
+    expect(restarts).toEqual(["exec-failed Failed exec-retry"]);
+    expect(cpMock.commandCalls(StartPipelineExecutionCommand)[0]?.args[0].input).toEqual({
+      name: "demo-pipeline",
+      sourceRevisions: [{ actionName: "Source", revisionType: "COMMIT_ID", revisionValue: NEW }],
+    });
+    expect(cpMock.commandCalls(GetPipelineExecutionCommand)[0]?.args[0].input.pipelineExecutionId).toBe("exec-retry");
+  });
+
+  it("follows the run found when it is still going, starting nothing", async () => {
+    cpMock
+      .on(ListPipelineExecutionsCommand)
+      .resolves({ pipelineExecutionSummaries: [summary("exec-retry", NEW, "InProgress")] });
+    succeeded();
+    expect(await releaseRevision(clients, "demo-pipeline", { provider: "S3", revision: NEW }, fast)).toBe("exec-retry");
+    expect(cpMock.commandCalls(StartPipelineExecutionCommand)).toHaveLength(0);
+  });
+});
+
+describe("a failed Deploy action", () => {
+  const started = new Date("2026-11-21T10:05:00Z");
+  const event = (id: string, logicalId: string, status: string, reason?: string, type = "AWS::ECS::Service") => ({
+    EventId: id,
+    StackName: "demo-service",
+    StackId: "arn:aws:cloudformation:eu-west-1:123456789012:stack/demo-service/abc",
+    LogicalResourceId: logicalId,
+    ResourceType: logicalId === "demo-service" ? "AWS::CloudFormation::Stack" : type,
+    ResourceStatus: status as ResourceStatus,
+    Timestamp: new Date(+started + Number(id.slice(1)) * 1000),
+    ...(reason ? { ResourceStatusReason: reason } : {}),
+  });
+
+  it("names the stack's first failed resource and its reason, paging the events", async () => {
+    cpMock.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: { pipelineExecutionId: "exec-new", pipelineName: "demo-pipeline", status: "Failed" },
+    });
+    cpMock.on(GetPipelineStateCommand).resolves({ stageStates: [stage("Deploy", "exec-new", "Failed")] });
+    cpMock.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: [
+        {
+          pipelineExecutionId: "exec-new",
+          stageName: "Deploy",
+          actionName: "DeployService",
+          status: "Failed",
+          startTime: started,
+          input: {
+            actionTypeId: { category: "Deploy", owner: "AWS", provider: "CloudFormation", version: "1" },
+            configuration: { StackName: "demo-service", ActionMode: "REPLACE_ON_FAILURE" },
+          },
+          output: { executionResult: { externalExecutionSummary: "Stack demo-service in ROLLBACK_COMPLETE state" } },
+        },
+      ],
+    });
+    // Newest first, two pages: the cancelled sibling and the rollback on page one, the real cause on page two.
+    const page1: StackEvent[] = [
+      event("e9", "demo-service", "ROLLBACK_COMPLETE"),
+      event("e8", "TargetGroup", "DELETE_COMPLETE", undefined, "AWS::ElasticLoadBalancingV2::TargetGroup"),
+      event("e7", "JwtSecret", "CREATE_FAILED", "Resource creation cancelled", "AWS::SecretsManager::Secret"),
+    ];
+    const page2: StackEvent[] = [
+      event(
+        "e6",
+        "ListenerRule",
+        "CREATE_FAILED",
+        "User: arn:aws:sts::123456789012:assumed-role/demo-pipeline-DeployRole/x is not authorized to perform: elasticloadbalancing:AddTags",
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+      ),
+      event("e5", "ListenerRule", "CREATE_IN_PROGRESS", undefined, "AWS::ElasticLoadBalancingV2::ListenerRule"),
+      event("e1", "demo-service", "CREATE_IN_PROGRESS"),
+      {
+        ...event("e0", "Service", "CREATE_FAILED", "an older release's failure"),
+        Timestamp: new Date("2026-11-20T00:00:00Z"),
+      },
+    ];
+    cfnMock
+      .on(DescribeStackEventsCommand, { StackName: "demo-service", NextToken: undefined })
+      .resolves({ StackEvents: page1, NextToken: "page-2" })
+      .on(DescribeStackEventsCommand, { StackName: "demo-service", NextToken: "page-2" })
+      .resolves({ StackEvents: page2 });
+
+    const error = (await followExecution(clients, "demo-pipeline", "exec-new", fast).catch((e: unknown) => e)) as Error;
+
+    expect(error.message).toContain("Deploy › DeployService failed: Stack demo-service in ROLLBACK_COMPLETE state");
+    expect(error.message).toContain(
+      "first failed resource in demo-service: ListenerRule (ListenerRule): User: arn:aws:sts::123456789012:assumed-role/demo-pipeline-DeployRole/x is not authorized to perform: elasticloadbalancing:AddTags",
+    );
+    expect(error.message).not.toContain("older release");
+    expect(cfnMock.commandCalls(DescribeStackEventsCommand)).toHaveLength(2);
   });
 });

@@ -52,7 +52,9 @@ export async function emptyBucket(s3: S3Client, bucket: string, keyPrefix?: stri
       );
       // With Quiet, only failures come back. Stop on them: listing again would find the same objects forever.
       if (Errors && Errors.length > 0) {
-        const first = Errors.slice(0, 3).map((e) => `${e.Key} (${e.VersionId ?? "no version"}): ${e.Code} ${e.Message ?? ""}`.trim());
+        const first = Errors.slice(0, 3).map((e) =>
+          `${e.Key} (${e.VersionId ?? "no version"}): ${e.Code} ${e.Message ?? ""}`.trim(),
+        );
         throw new StepError(
           `${Errors.length} object version(s) in s3://${bucket} could not be deleted: ${first.join("; ")}`,
           `Check who may delete objects in that bucket (a bucket policy or an SCP may deny it), then run teardown again; or empty it with: aws s3api delete-objects --bucket ${bucket} ...`,
@@ -153,7 +155,9 @@ export async function deleteTaskDefinitions(ecs: ECSClient, family: string): Pro
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: "INACTIVE", nextToken }));
+    const page = await ecs.send(
+      new ListTaskDefinitionsCommand({ familyPrefix: family, status: "INACTIVE", nextToken }),
+    );
     // familyPrefix matches by prefix: keep exactly this family's revisions.
     arns.push(...(page.taskDefinitionArns ?? []).filter((a) => a.split("/").at(-1)?.startsWith(`${family}:`)));
     nextToken = page.nextToken;

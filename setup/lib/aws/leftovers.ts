@@ -253,7 +253,9 @@ export async function stillThere(aws: AwsClients, arn: string): Promise<boolean>
 export function removeCommand(arn: string, region: string): string {
   const { key, id } = parse(arn);
   const kind = KINDS[key];
-  return kind ? kind.remove(arn, id, region) : `delete it in the console (Resource Groups & Tag Editor finds it): ${arn}`;
+  return kind
+    ? kind.remove(arn, id, region)
+    : `delete it in the console (Resource Groups & Tag Editor finds it): ${arn}`;
 }
 
 /**

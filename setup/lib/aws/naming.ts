@@ -33,4 +33,3 @@ export const BUILDSPEC_REPORT = "lab-app-tests";
 export function reportGroupNames(prefix: string): string[] {
   return [`${prefix}-test-${BUILDSPEC_REPORT}`, `${prefix}-build-${BUILDSPEC_REPORT}`];
 }
-

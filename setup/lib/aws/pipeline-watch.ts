@@ -10,16 +10,26 @@ import {
   GetPipelineStateCommand,
   ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
+  StartPipelineExecutionCommand,
   type StageState,
 } from "@aws-sdk/client-codepipeline";
 import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { StepError } from "../errors.ts";
+import { firstFailedResource } from "./stacks.ts";
 
 export interface WatchOptions {
   readonly maxWaitSeconds: number;
   readonly minDelaySeconds?: number;
   readonly maxDelaySeconds?: number;
   readonly signal?: AbortSignal;
+}
+
+export interface WatchClients {
+  readonly cp: CodePipelineClient;
+  readonly cb: CodeBuildClient;
+  readonly logs: CloudWatchLogsClient;
+  readonly cfn: CloudFormationClient;
 }
 
 export interface StageLine {
@@ -37,21 +47,26 @@ function waiter(options: WatchOptions) {
   };
 }
 
-/** Waits for the run that builds exactly `revisionId` (a commit id or an S3 object version) and returns its id. */
+export interface FoundExecution {
+  readonly id: string;
+  /** InProgress, Succeeded, Failed, Stopped, Superseded, … as CodePipeline reports it. */
+  readonly status: string;
+}
+
+/** Waits for the run that builds exactly `revisionId` (a commit id or an S3 object version) and returns it. */
 export async function findExecution(
   cp: CodePipelineClient,
   pipelineName: string,
   revisionId: string,
   options: WatchOptions,
-): Promise<string> {
-  let found: string | undefined;
+): Promise<FoundExecution> {
+  let found: FoundExecution | undefined;
   const result = await createWaiter(waiter(options), pipelineName, async () => {
     const { pipelineExecutionSummaries } = await cp.send(
       new ListPipelineExecutionsCommand({ pipelineName, maxResults: 20 }),
     );
-    found = pipelineExecutionSummaries?.find((e) =>
-      e.sourceRevisions?.some((r) => r.revisionId === revisionId),
-    )?.pipelineExecutionId;
+    const hit = pipelineExecutionSummaries?.find((e) => e.sourceRevisions?.some((r) => r.revisionId === revisionId));
+    found = hit?.pipelineExecutionId ? { id: hit.pipelineExecutionId, status: hit.status ?? "InProgress" } : undefined;
     return { state: found ? WaiterState.SUCCESS : WaiterState.RETRY, reason: found };
   });
   try {
@@ -59,11 +74,66 @@ export async function findExecution(
   } catch (error) {
     throw new StepError(
       `No run of ${pipelineName} for revision ${revisionId} started within ${options.maxWaitSeconds} s.`,
-      "Check the pipeline's trigger (EventBridge rule) in the console, or start the pipeline by hand, then run step 04 again.",
+      "Check the pipeline's trigger (EventBridge rule) in the console, or start the pipeline by hand, then run the same command again.",
       error,
     );
   }
-  return found as string;
+  return found as FoundExecution;
+}
+
+/** Runs that ended without deploying: following one again would only report its old failure. */
+const ENDED_BADLY = new Set(["Failed", "Stopped", "Stopping", "Cancelled"]);
+
+/**
+ * Starts a new run of the pipeline for exactly this source revision (the
+ * source action's revision override), e.g. after the run found for it failed
+ * and its cause (a quota, a missing service-linked role) has been fixed.
+ */
+export async function startExecution(
+  cp: CodePipelineClient,
+  pipelineName: string,
+  source: { readonly provider: "CodeCommit" | "S3"; readonly revision: string },
+): Promise<string> {
+  const { pipelineExecutionId } = await cp.send(
+    new StartPipelineExecutionCommand({
+      name: pipelineName,
+      sourceRevisions: [
+        {
+          actionName: "Source",
+          revisionType: source.provider === "CodeCommit" ? "COMMIT_ID" : "S3_OBJECT_VERSION_ID",
+          revisionValue: source.revision,
+        },
+      ],
+    }),
+  );
+  if (!pipelineExecutionId) throw new StepError(`${pipelineName} did not start.`, "Start it in the console.");
+  return pipelineExecutionId;
+}
+
+/**
+ * The release of one source revision, followed to its end: the run that
+ * builds it (a new one when that run already failed), stage by stage.
+ */
+export async function releaseRevision(
+  clients: WatchClients,
+  pipelineName: string,
+  source: { readonly provider: "CodeCommit" | "S3"; readonly revision: string },
+  options: WatchOptions & {
+    readonly onStages?: (executionId: string, lines: StageLine[]) => void;
+    readonly onRestart?: (oldId: string, status: string, newId: string) => void;
+  },
+): Promise<string> {
+  const found = await findExecution(clients.cp, pipelineName, source.revision, { ...options, maxWaitSeconds: 300 });
+  let executionId = found.id;
+  if (ENDED_BADLY.has(found.status)) {
+    executionId = await startExecution(clients.cp, pipelineName, source);
+    options.onRestart?.(found.id, found.status, executionId);
+  }
+  await followExecution(clients, pipelineName, executionId, {
+    ...options,
+    onStages: (lines) => options.onStages?.(executionId, lines),
+  });
+  return executionId;
 }
 
 /** Stage by stage, for the progress display. */
@@ -76,7 +146,7 @@ export function stageLines(stages: readonly StageState[] | undefined, executionI
 
 /** Follows a run until it ends; resolves when it succeeded, throws with the failure's details otherwise. */
 export async function followExecution(
-  clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient; readonly logs: CloudWatchLogsClient },
+  clients: WatchClients,
   pipelineName: string,
   executionId: string,
   options: WatchOptions & { readonly onStages?: (lines: StageLine[]) => void },
@@ -99,8 +169,8 @@ export async function followExecution(
     throw new StepError(
       `The pipeline run ${executionId} ${status.toLowerCase()}:\n${await failureDetails(clients, pipelineName, executionId)}`,
       status === "Superseded"
-        ? "A newer commit replaced this run; run step 04 again to follow the newest one."
-        : "Fix what the failing action reports, commit, and run step 04 again (or retry the stage in the console).",
+        ? "A newer commit replaced this run; run the same command again to follow the newest one."
+        : "Fix what the failing action reports, then run the same command again: it starts a new run of the same revision.",
     );
   }
   try {
@@ -108,7 +178,7 @@ export async function followExecution(
   } catch (error) {
     throw new StepError(
       `The pipeline run ${executionId} was still ${status} after ${options.maxWaitSeconds} s.`,
-      "It is still running: follow it in the console, then run step 04 again.",
+      "It is still running: follow it in the console, then run the same command again.",
       error,
     );
   }
@@ -116,7 +186,7 @@ export async function followExecution(
 
 /** The failed action's summary and, for a CodeBuild action, the last lines of its build log. */
 export async function failureDetails(
-  clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient; readonly logs: CloudWatchLogsClient },
+  clients: WatchClients,
   pipelineName: string,
   executionId: string,
   logLines = 20,
@@ -131,6 +201,14 @@ export async function failureDetails(
     failed.output?.executionResult?.errorDetails?.message ??
     "";
   const lines = [`${failed.stageName} › ${failed.actionName} failed${summary ? `: ${summary}` : ""}`];
+  // A CloudFormation action: the stack's own events say which resource failed and why, read with the
+  // learner's credentials (CodePipeline's message is generic when its role cannot read them).
+  const stackName = failed.input?.configuration?.StackName;
+  if (failed.input?.actionTypeId?.provider === "CloudFormation" && stackName) {
+    const since = failed.startTime ?? new Date(0);
+    const first = await firstFailedResource(clients.cfn, stackName, since).catch(() => undefined);
+    lines.push(first ? `first failed resource in ${stackName}: ${first}` : `${stackName}: no failed resource reported`);
+  }
   const buildId =
     failed.input?.actionTypeId?.provider === "CodeBuild"
       ? failed.output?.executionResult?.externalExecutionId

@@ -134,7 +134,10 @@ export async function ensureRepository(cc: CodeCommitClient, name: string, prefi
     const name_ = (error as Error).name;
     if (name_ === "RepositoryNameExistsException") {
       // Someone else's repository of that name is never committed to (the seed replaces every file).
-      refuseForeign([{ what: `CodeCommit repository ${name}`, ownership: await codeCommitOwnership(cc, name, prefix) }], prefix);
+      refuseForeign(
+        [{ what: `CodeCommit repository ${name}`, ownership: await codeCommitOwnership(cc, name, prefix) }],
+        prefix,
+      );
       return { available: true };
     }
     if (name_ === "OperationNotAllowedException" || /not allowed/i.test((error as Error).message)) {

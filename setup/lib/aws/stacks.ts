@@ -16,6 +16,7 @@ import {
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
   type Stack,
+  type StackEvent,
   UpdateStackCommand,
   waitUntilChangeSetCreateComplete,
   waitUntilStackCreateComplete,
@@ -96,6 +97,29 @@ export function outputsOf(stack: Stack | undefined): Record<string, string> {
 }
 
 /**
+ * The stack's events (newest first) that `progress` has not seen, paging with
+ * NextToken back to the last event it has seen or to the operation's start.
+ */
+export async function newEvents(
+  client: CloudFormationClient,
+  stackId: string,
+  progress: StackProgress,
+): Promise<StackEvent[]> {
+  const events: StackEvent[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new DescribeStackEventsCommand({ StackName: stackId, NextToken: token }));
+    for (const e of page.StackEvents ?? []) {
+      if ((e.EventId && progress.hasSeen(e.EventId)) || (e.Timestamp && e.Timestamp < progress.startedAt))
+        return events;
+      events.push(e);
+    }
+    token = page.NextToken;
+  } while (token);
+  return events;
+}
+
+/**
  * Runs a waiter while feeding stack events to the progress display. Events
  * are fetched on the same cadence as the waiter's checks; the waiter alone
  * decides when the operation is over.
@@ -109,8 +133,7 @@ async function watch<T>(
 ): Promise<T> {
   const refresh = async () => {
     try {
-      const { StackEvents } = await client.send(new DescribeStackEventsCommand({ StackName: stackId }));
-      const fresh = progress.ingest(StackEvents ?? []);
+      const fresh = progress.ingest(await newEvents(client, stackId, progress));
       options.onProgress?.(progress, fresh);
     } catch {
       // Progress is a display: a failed fetch is retried on the next tick.
@@ -129,16 +152,30 @@ async function watch<T>(
   }
 }
 
+/**
+ * The first resource that failed (for a reason of its own, not cancelled
+ * because of another) in the stack's operations since `since`, as
+ * "LogicalId (description): reason"; undefined when none did.
+ */
+export async function firstFailedResource(
+  client: CloudFormationClient,
+  stackName: string,
+  since: Date,
+  descriptions: Readonly<Record<string, string>> = {},
+): Promise<string | undefined> {
+  const progress = new StackProgress(stackName, descriptions, 0, since);
+  progress.ingest(await newEvents(client, stackName, progress));
+  const failed = progress.failure;
+  return failed ? `${failed.logicalId} (${failed.description}): ${failed.reason}` : undefined;
+}
+
 /** The reason CloudFormation gave, from progress seen or, failing that, the stack's events. */
-async function failureReason(client: CloudFormationClient, stackId: string, progress?: StackProgress): Promise<string> {
-  const seen = progress?.failure;
+async function failureReason(client: CloudFormationClient, stackId: string, progress: StackProgress): Promise<string> {
+  const seen = progress.failure;
   if (seen) return `${seen.logicalId} (${seen.description}): ${seen.reason}`;
   try {
-    const { StackEvents } = await client.send(new DescribeStackEventsCommand({ StackName: stackId }));
-    const failed = (StackEvents ?? [])
-      .filter((e) => e.ResourceStatus?.endsWith("FAILED") && e.ResourceStatusReason)
-      .at(-1);
-    if (failed) return `${failed.LogicalResourceId}: ${failed.ResourceStatusReason}`;
+    const found = await firstFailedResource(client, stackId, progress.startedAt);
+    if (found) return found;
     const stack = await describeStack(client, stackId);
     return stack?.StackStatusReason ?? `the stack ended in ${stack?.StackStatus ?? "an unknown state"}`;
   } catch {

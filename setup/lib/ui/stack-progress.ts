@@ -36,6 +36,16 @@ export class StackProgress {
     this.since = since;
   }
 
+  /** When this operation started: older events belong to earlier ones. */
+  get startedAt(): Date {
+    return this.since;
+  }
+
+  /** Whether an event was already taken in (paging stops there). */
+  hasSeen(eventId: string): boolean {
+    return this.seen.has(eventId);
+  }
+
   /** Takes a page of events (newest first) and returns the new ones, oldest first. */
   ingest(events: readonly StackEvent[]): ResourceLine[] {
     const fresh: ResourceLine[] = [];
