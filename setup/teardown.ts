@@ -29,7 +29,12 @@ export interface TeardownResult {
 
 export async function teardown(
   ctx: RunContext,
-  options: { dryRun: boolean; removeEmulator: boolean },
+  options: {
+    dryRun: boolean;
+    removeEmulator: boolean;
+    /** AWS: how long to keep re-asking services about what the Tagging API still lists (default 60 s). */
+    leftoverWaitSeconds?: number;
+  },
 ): Promise<TeardownResult> {
   const { config, ui, aws } = ctx;
   const local = config.target === "local";
@@ -205,7 +210,12 @@ export async function teardown(
     }
   } else {
     const spinner = ui.spin("checking that nothing tagged with the prefix is left");
-    const found = await leftovers(aws, prefix, config.aws.region, { signal: ctx.signal });
+    const found = await leftovers(aws, prefix, config.aws.region, {
+      signal: ctx.signal,
+      ...(options.leftoverWaitSeconds !== undefined
+        ? { maxWaitSeconds: options.leftoverWaitSeconds, minDelaySeconds: 1 }
+        : {}),
+    });
     if (found.length === 0) spinner.succeed("nothing tagged with the prefix is left");
     else spinner.fail(`${found.length} tagged resource(s) still exist`);
     left.push(...found.map((l) => `${l.arn}\n      remove it: ${l.remove}`));

@@ -9,7 +9,10 @@ import {
   CreateRepositoryCommand,
   GetBranchCommand,
   GetFolderCommand,
+  GetRepositoryCommand,
+  ListTagsForResourceCommand,
 } from "@aws-sdk/client-codecommit";
+import { ConfigError } from "../setup/lib/errors.ts";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -162,11 +165,29 @@ describe("ensureRepository", () => {
     expect(cc.commandCalls(CreateRepositoryCommand)[0]?.args[0].input.tags).toEqual({ "aws-cicd-lab:prefix": "demo" });
   });
 
-  it("accepts a repository that already exists (a re-run)", async () => {
+  const existing = (tags: Record<string, string>) => {
     cc.on(CreateRepositoryCommand).rejects(
       serviceError("RepositoryNameExistsException", "Repository named demo-app already exists"),
     );
+    cc.on(GetRepositoryCommand).resolves({
+      repositoryMetadata: { repositoryName: "demo-app", Arn: "arn:aws:codecommit:eu-west-1:123456789012:demo-app" },
+    });
+    cc.on(ListTagsForResourceCommand).resolves({ tags });
+  };
+
+  it("accepts a repository that already exists with this prefix's tag (a re-run)", async () => {
+    existing({ "aws-cicd-lab:prefix": "demo" });
     expect(await ensureRepository(client, "demo-app", "demo")).toEqual({ available: true });
+  });
+
+  it("refuses (exit 2) a repository of that name that is not this run's, and commits nothing", async () => {
+    existing({ team: "payments" });
+    const error = await ensureRepository(client, "demo-app", "demo").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(
+      /^CodeCommit repository demo-app exists without the tag aws-cicd-lab:prefix=demo/,
+    );
+    expect(cc.commandCalls(CreateCommitCommand)).toHaveLength(0);
   });
 
   it("reports an account that may not use CodeCommit, so the run can fall back to S3", async () => {

@@ -3,7 +3,22 @@
 // an interruption at each step; teardown twice. The emulator here is this
 // file's own (AWS_ENDPOINT_URL), so the test can look inside it afterwards.
 import { CloudFormationClient, ListStacksCommand } from "@aws-sdk/client-cloudformation";
-import { DescribeRepositoriesCommand, ECRClient, ListImagesCommand } from "@aws-sdk/client-ecr";
+import {
+  CreateRepositoryCommand,
+  DeleteRepositoryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ListImagesCommand,
+  PutImageCommand,
+} from "@aws-sdk/client-ecr";
+
+/** A minimal image manifest the emulator's ECR accepts. */
+const MANIFEST = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+  config: { mediaType: "application/vnd.docker.container.image.v1+json", size: 2, digest: `sha256:${"0".repeat(64)}` },
+  layers: [],
+});
 import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
@@ -148,5 +163,22 @@ describe("the local rehearsal", () => {
     );
     expect(await activeStacks(prefix)).toEqual([`${prefix}-bucket CREATE_COMPLETE`]);
     await deleteStack(cfn, `${prefix}-bucket`, { pollSeconds: 1 });
+  }, 120_000);
+
+  it("teardown refuses (exit 2) an image repository with the run's name but not its tag, and leaves it", async () => {
+    const prefix = "lab-foreign";
+    usedPrefixes.push(prefix);
+    const ecr = makeClient(ECRClient, fixture.config.aws);
+    await ecr.send(
+      new CreateRepositoryCommand({ repositoryName: `${prefix}-app`, tags: [{ Key: "team", Value: "x" }] }),
+    );
+    await ecr.send(new PutImageCommand({ repositoryName: `${prefix}-app`, imageTag: "keep", imageManifest: MANIFEST }));
+
+    expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(2);
+    expect(sink.text()).toMatch(
+      /ECR repository lab-foreign-app exists without the tag aws-cicd-lab:prefix=lab-foreign/,
+    );
+    expect(await images(prefix)).toBe(1);
+    await ecr.send(new DeleteRepositoryCommand({ repositoryName: `${prefix}-app`, force: true }));
   }, 120_000);
 });

@@ -1,0 +1,336 @@
+// Teardown on AWS, against a small in-memory account behind mocked clients
+// (aws-sdk-client-mock) answering with the shapes AWS returns: the emulator
+// runs no pipelines, lists no tags across services, and has no report groups.
+// Checks the order (the pipeline is stopped before any stack is deleted, a
+// running execution abandoned), the removal of what stacks do not own, the
+// ownership refusal, and the final re-check of the Tagging API's stale list.
+import {
+  CloudFormationClient,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  type Stack,
+} from "@aws-sdk/client-cloudformation";
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CodeBuildClient, DeleteReportGroupCommand, ListReportGroupsCommand } from "@aws-sdk/client-codebuild";
+import {
+  CodeCommitClient,
+  DeleteRepositoryCommand,
+  GetRepositoryCommand,
+  ListTagsForResourceCommand as ListCodeCommitTags,
+} from "@aws-sdk/client-codecommit";
+import {
+  CodePipelineClient,
+  ListPipelineExecutionsCommand,
+  StopPipelineExecutionCommand,
+} from "@aws-sdk/client-codepipeline";
+import {
+  BatchDeleteImageCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ListImagesCommand,
+  ListTagsForResourceCommand as ListEcrTags,
+} from "@aws-sdk/client-ecr";
+import {
+  DeleteTaskDefinitionsCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListTaskDefinitionsCommand,
+} from "@aws-sdk/client-ecs";
+import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DisableRuleCommand, EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { DeleteObjectsCommand, GetBucketTaggingCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteSecretCommand, ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { narrationSink } from "../lessons/support/lesson.ts";
+import { emptyBucket, purgeSecrets } from "../setup/lib/aws/cleanup.ts";
+import { readConfig } from "../setup/lib/config.ts";
+import { createContext } from "../setup/lib/context.ts";
+import { ConfigError, StepError } from "../setup/lib/errors.ts";
+import { createNarrator } from "../setup/lib/ui/narrator.ts";
+import { teardown } from "../setup/teardown.ts";
+
+const ACCOUNT = "123456789012";
+const REGION = "eu-west-1";
+const TAG = { Key: "aws-cicd-lab:prefix", Value: "demo" };
+const BUCKET = `demo-artifacts-${ACCOUNT}-${REGION}`;
+
+const mocks = {
+  cfn: mockClient(CloudFormationClient),
+  cp: mockClient(CodePipelineClient),
+  events: mockClient(EventBridgeClient),
+  ecr: mockClient(ECRClient),
+  cc: mockClient(CodeCommitClient),
+  s3: mockClient(S3Client),
+  secrets: mockClient(SecretsManagerClient),
+  ecs: mockClient(ECSClient),
+  cb: mockClient(CodeBuildClient),
+  tagging: mockClient(ResourceGroupsTaggingAPIClient),
+  elb: mockClient(ElasticLoadBalancingV2Client),
+  logs: mockClient(CloudWatchLogsClient),
+};
+
+function serviceError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
+}
+
+/** What happened, in order, across services. */
+let calls: string[] = [];
+let stacks: Map<string, Stack>;
+
+function stack(role: string, outputs: Record<string, string> = {}): Stack {
+  return {
+    StackName: `demo-${role}`,
+    StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/demo-${role}/0a1b2c3d`,
+    StackStatus: "CREATE_COMPLETE",
+    CreationTime: new Date("2026-11-21T09:00:00Z"),
+    Tags: [TAG],
+    Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+  };
+}
+
+function account(options: { foreignRepository?: boolean; staleOnly?: boolean } = {}) {
+  calls = [];
+  stacks = new Map(
+    [
+      stack("bucket", { BucketName: BUCKET }),
+      stack("pipeline", { PipelineName: "demo-pipeline", TriggerRuleName: "demo-start-pipeline" }),
+      stack("environment", { VpcId: "vpc-0abc" }),
+      stack("service"),
+    ].map((s) => [s.StackName as string, s]),
+  );
+  const byName = (name: string) =>
+    stacks.get(name) ?? [...stacks.values()].find((s) => s.StackId === name) ?? undefined;
+  mocks.cfn.on(DescribeStacksCommand).callsFake(async (input: { StackName: string }) => {
+    const found = byName(input.StackName);
+    if (!found) throw serviceError("ValidationError", `Stack with id ${input.StackName} does not exist`);
+    return { Stacks: [found] };
+  });
+  mocks.cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+  mocks.cfn.on(DeleteStackCommand).callsFake(async (input: { StackName: string }) => {
+    const found = byName(input.StackName);
+    calls.push(`delete stack ${found?.StackName}`);
+    if (found) stacks.delete(found.StackName as string);
+    return {};
+  });
+
+  mocks.events.on(DisableRuleCommand).callsFake(async (input: { Name: string }) => {
+    calls.push(`disable rule ${input.Name}`);
+    return {};
+  });
+  mocks.cp.on(ListPipelineExecutionsCommand).resolves({
+    pipelineExecutionSummaries: [
+      { pipelineExecutionId: "exec-running", status: "InProgress", startTime: new Date() },
+      { pipelineExecutionId: "exec-done", status: "Succeeded", startTime: new Date("2026-11-21T09:30:00Z") },
+    ],
+  });
+  mocks.cp
+    .on(StopPipelineExecutionCommand)
+    .callsFake(async (input: { pipelineExecutionId: string; abandon: boolean }) => {
+      calls.push(`stop ${input.pipelineExecutionId}${input.abandon ? " (abandon)" : ""}`);
+      return { pipelineExecutionId: input.pipelineExecutionId };
+    });
+
+  const repoArn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/demo-app`;
+  mocks.ecr
+    .on(DescribeRepositoriesCommand)
+    .resolves({ repositories: [{ repositoryName: "demo-app", repositoryArn: repoArn }] });
+  mocks.ecr.on(ListEcrTags).resolves({ tags: [TAG] });
+  mocks.ecr
+    .on(ListImagesCommand)
+    .resolvesOnce({ imageIds: [{ imageDigest: "sha256:1", imageTag: "1.0.0" }] })
+    .resolves({ imageIds: [] });
+  mocks.ecr.on(BatchDeleteImageCommand).callsFake(async () => {
+    calls.push("delete images");
+    return { imageIds: [], failures: [] };
+  });
+
+  mocks.cc.on(GetRepositoryCommand).resolves({
+    repositoryMetadata: { repositoryName: "demo-app", Arn: `arn:aws:codecommit:${REGION}:${ACCOUNT}:demo-app` },
+  });
+  mocks.cc
+    .on(ListCodeCommitTags)
+    .resolves({ tags: options.foreignRepository ? { team: "payments" } : { [TAG.Key]: TAG.Value } });
+  mocks.cc.on(DeleteRepositoryCommand).callsFake(async () => {
+    calls.push("delete codecommit repository");
+    return { repositoryId: "r-1" };
+  });
+
+  mocks.s3.on(GetBucketTaggingCommand).resolves({ TagSet: [TAG] });
+  mocks.s3
+    .on(ListObjectVersionsCommand)
+    .resolvesOnce({ Versions: [{ Key: "source.zip", VersionId: "v1" }], DeleteMarkers: [] })
+    .resolves({});
+  mocks.s3.on(DeleteObjectsCommand).callsFake(async () => {
+    calls.push("empty bucket");
+    return {};
+  });
+
+  mocks.secrets.on(ListSecretsCommand).resolves({
+    SecretList: [
+      {
+        ARN: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:JwtSecret-abc-XyZ123`,
+        Name: "JwtSecret-abc",
+        DeletedDate: new Date(),
+        Tags: [TAG],
+      },
+    ],
+  });
+  mocks.secrets.on(DeleteSecretCommand).callsFake(async () => {
+    calls.push("purge secret");
+    return {};
+  });
+
+  mocks.ecs.on(ListTaskDefinitionsCommand).resolves({
+    taskDefinitionArns: [
+      `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/demo-app:1`,
+      `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/demo-app:2`,
+      // Matched by familyPrefix, but another family: left alone.
+      `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/demo-app-other:1`,
+    ],
+  });
+  mocks.ecs.on(DeleteTaskDefinitionsCommand).callsFake(async (input: { taskDefinitions: string[] }) => {
+    calls.push(`delete task definitions ${input.taskDefinitions.map((a) => a.split("/").at(-1)).join(" ")}`);
+    return { taskDefinitions: [], failures: [] };
+  });
+  mocks.ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { status: "DELETE_IN_PROGRESS" } });
+
+  mocks.cb.on(ListReportGroupsCommand).resolves({
+    reportGroups: [
+      `arn:aws:codebuild:${REGION}:${ACCOUNT}:report-group/demo-test-lab-app-tests`,
+      `arn:aws:codebuild:${REGION}:${ACCOUNT}:report-group/demo-build-lab-app-tests`,
+      `arn:aws:codebuild:${REGION}:${ACCOUNT}:report-group/someone-elses-tests`,
+    ],
+  });
+  mocks.cb.on(DeleteReportGroupCommand).callsFake(async (input: { arn: string }) => {
+    calls.push(`delete report group ${input.arn.split("/").at(-1)}`);
+    return {};
+  });
+
+  // The Tagging API's stale list: a deleted listener rule and a task definition being deleted…
+  const stale = [
+    `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener-rule/app/demo-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee`,
+    `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/demo-app:2`,
+  ];
+  // …and, unless told otherwise, a log group that really is still there.
+  const real = options.staleOnly ? [] : [`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws-cicd-lab/demo/app`];
+  mocks.tagging.on(GetResourcesCommand).resolves({
+    ResourceTagMappingList: [...stale, ...real].map((ResourceARN) => ({ ResourceARN, Tags: [TAG] })),
+    PaginationToken: "",
+  });
+  mocks.elb.on(DescribeRulesCommand).rejects(serviceError("RuleNotFoundException", "One or more rules not found"));
+  mocks.logs
+    .on(DescribeLogGroupsCommand)
+    .resolves({ logGroups: [{ logGroupName: "/aws-cicd-lab/demo/app", arn: real[0] ?? "" }] });
+}
+
+const sink = narrationSink();
+
+function context() {
+  const config = readConfig(["--region", REGION, "--prefix", "demo", "--yes"], {
+    CI: "true",
+    NO_COLOR: "1",
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "secret",
+  });
+  const ui = createNarrator({ tty: false, color: false, stream: sink.output, out: sink.output });
+  return createContext(config, ui, new AbortController().signal);
+}
+
+beforeEach(() => {
+  for (const m of Object.values(mocks)) m.reset();
+  sink.clear();
+});
+
+describe("teardown on AWS", () => {
+  it("stops the pipeline before deleting anything, removes what no stack owns, and sees through stale tags", async () => {
+    account({ staleOnly: true });
+
+    await teardown(context(), { dryRun: false, removeEmulator: false, leftoverWaitSeconds: 3 });
+
+    expect(calls.slice(0, 5)).toEqual([
+      "disable rule demo-start-pipeline",
+      "stop exec-running (abandon)",
+      "delete stack demo-service",
+      "purge secret",
+      "delete task definitions demo-app:1 demo-app:2",
+    ]);
+    // The pipeline (its images first) and the environment go side by side.
+    expect(calls.slice(5, 8).sort()).toEqual([
+      "delete images",
+      "delete stack demo-environment",
+      "delete stack demo-pipeline",
+    ]);
+    expect(calls.indexOf("delete images")).toBeLessThan(calls.indexOf("delete stack demo-pipeline"));
+    expect(calls.slice(8)).toEqual([
+      "delete report group demo-test-lab-app-tests",
+      "delete report group demo-build-lab-app-tests",
+      "delete codecommit repository",
+      "empty bucket",
+      "delete stack demo-bucket",
+    ]);
+    expect(stacks.size).toBe(0);
+    expect(sink.text()).toMatch(/nothing tagged with the prefix is left/);
+  });
+
+  it("reports only what its own service still has, with the command that removes it", async () => {
+    account();
+    const error = await teardown(context(), { dryRun: false, removeEmulator: false, leftoverWaitSeconds: 2 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StepError);
+    const message = (error as StepError).message;
+    expect(message).toMatch(/^Teardown left 1 thing\(s\) behind:/);
+    expect(message).toContain(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws-cicd-lab/demo/app`);
+    expect(message).toContain(
+      `remove it: aws logs delete-log-group --log-group-name /aws-cicd-lab/demo/app --region ${REGION}`,
+    );
+    expect(message).not.toContain("listener-rule");
+    expect(message).not.toContain("task-definition");
+  });
+
+  it("refuses, before touching anything, a repository with the run's name but not its tag", async () => {
+    account({ foreignRepository: true });
+    const error = await teardown(context(), { dryRun: false, removeEmulator: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).exitCode).toBe(2);
+    expect((error as ConfigError).message).toBe(
+      "CodeCommit repository demo-app exists without the tag aws-cicd-lab:prefix=demo: not made by this workshop, so nothing of it is changed or deleted.",
+    );
+    expect(calls).toEqual([]);
+  });
+});
+
+describe("cleanup helpers", () => {
+  it("emptyBucket stops with the objects S3 refused to delete instead of listing them forever", async () => {
+    mocks.s3.on(ListObjectVersionsCommand).resolves({ Versions: [{ Key: "source.zip", VersionId: "v1" }] });
+    mocks.s3.on(DeleteObjectsCommand).resolves({
+      Errors: [{ Key: "source.zip", VersionId: "v1", Code: "AccessDenied", Message: "Access Denied" }],
+    });
+    const s3 = new S3Client({ region: REGION });
+    await expect(emptyBucket(s3, BUCKET)).rejects.toThrow(
+      `1 object version(s) in s3://${BUCKET} could not be deleted: source.zip (v1): AccessDenied Access Denied`,
+    );
+    expect(mocks.s3.commandCalls(DeleteObjectsCommand)).toHaveLength(1);
+  });
+
+  it("purgeSecrets force-deletes only this prefix's secrets, scheduled ones included", async () => {
+    mocks.secrets.on(ListSecretsCommand).resolves({
+      SecretList: [
+        { ARN: "arn:secret:ours", Name: "JwtSecret-ours", DeletedDate: new Date(), Tags: [TAG] },
+        { ARN: "arn:secret:theirs", Name: "JwtSecret-theirs", Tags: [{ Key: TAG.Key, Value: "demo2" }] },
+      ],
+    });
+    mocks.secrets.on(DeleteSecretCommand).resolves({});
+    const purged = await purgeSecrets(new SecretsManagerClient({ region: REGION }), "demo");
+    expect(purged).toEqual(["JwtSecret-ours"]);
+    expect(mocks.secrets.commandCalls(ListSecretsCommand)[0]?.args[0].input).toMatchObject({
+      IncludePlannedDeletion: true,
+    });
+    expect(mocks.secrets.commandCalls(DeleteSecretCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: "arn:secret:ours", ForceDeleteWithoutRecovery: true },
+    ]);
+  });
+});
