@@ -1,0 +1,199 @@
+// The change-set deploy path of setup/lib/aws/stacks.ts, which only AWS takes
+// (the emulator records no outputs for change sets, so the rehearsal deploys
+// directly). CloudFormation is mocked with the shapes it returns:
+// CreateChangeSet's Id/StackId, DescribeChangeSet's Status and Changes,
+// DescribeStacks' StackStatus and Outputs, DescribeStackEvents newest first
+// with NextToken.
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  type ResourceStatus,
+  type StackEvent,
+  type StackStatus,
+} from "@aws-sdk/client-cloudformation";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { templateFile } from "../setup/lib/aws/naming.ts";
+import { deployStack, type DeployOptions } from "../setup/lib/aws/stacks.ts";
+import { StepError } from "../setup/lib/errors.ts";
+import type { ResourceLine } from "../setup/lib/ui/stack-progress.ts";
+
+const cfn = mockClient(CloudFormationClient);
+const client = new CloudFormationClient({
+  region: "eu-west-1",
+  credentials: { accessKeyId: "x", secretAccessKey: "y" },
+});
+const STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/demo-bucket/6f1e2d3c";
+const spec = {
+  name: "demo-bucket",
+  templateFile: templateFile("bucket"),
+  parameters: { Prefix: "demo" },
+  tags: { "aws-cicd-lab:prefix": "demo" },
+};
+
+function serviceError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
+}
+
+const stackAt = (status: string, outputs: Record<string, string> = {}) => ({
+  Stacks: [
+    {
+      StackName: "demo-bucket",
+      StackId: STACK_ID,
+      StackStatus: status as StackStatus,
+      CreationTime: new Date("2026-11-21T09:00:00Z"),
+      Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+    },
+  ],
+});
+
+let clock = Date.now();
+function event(logicalId: string, status: string, reason?: string): StackEvent {
+  clock += 1000;
+  return {
+    EventId: `${logicalId}-${status}-${clock}`,
+    StackId: STACK_ID,
+    StackName: "demo-bucket",
+    LogicalResourceId: logicalId,
+    ResourceType: logicalId === "demo-bucket" ? "AWS::CloudFormation::Stack" : "AWS::S3::Bucket",
+    ResourceStatus: status as ResourceStatus,
+    Timestamp: new Date(clock),
+    ...(reason ? { ResourceStatusReason: reason } : {}),
+  };
+}
+
+/** Events of one operation, newest first, split over two pages. */
+function eventsInTwoPages(oldestFirst: StackEvent[]) {
+  const newest = [...oldestFirst].reverse();
+  const half = Math.ceil(newest.length / 2);
+  cfn
+    .on(DescribeStackEventsCommand, { StackName: STACK_ID, NextToken: undefined })
+    .resolves({ StackEvents: newest.slice(0, half), NextToken: "older" })
+    .on(DescribeStackEventsCommand, { StackName: STACK_ID, NextToken: "older" })
+    .resolves({ StackEvents: newest.slice(half) });
+}
+
+function options(seen: ResourceLine[]): DeployOptions {
+  return { pollSeconds: 1, maxWaitSeconds: 10, onProgress: (_p, fresh) => seen.push(...fresh) };
+}
+
+beforeEach(() => {
+  cfn.reset();
+  clock = Date.now();
+});
+
+describe("deployStack through a change set", () => {
+  it("creates: CREATE change set with parameters and tags, executed, events read across pages, outputs returned", async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .rejectsOnce(serviceError("ValidationError", "Stack with id demo-bucket does not exist"))
+      .resolves(stackAt("CREATE_COMPLETE", { BucketName: "demo-artifacts" }));
+    cfn.on(CreateChangeSetCommand).resolves({ Id: "cs-1", StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({
+      Status: "CREATE_COMPLETE",
+      ExecutionStatus: "AVAILABLE",
+      Changes: [
+        { Type: "Resource", ResourceChange: { Action: "Add", LogicalResourceId: "ArtifactBucket" } },
+        { Type: "Resource", ResourceChange: { Action: "Add", LogicalResourceId: "ArtifactBucketPolicy" } },
+      ],
+    });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    eventsInTwoPages([
+      event("demo-bucket", "CREATE_IN_PROGRESS"),
+      event("ArtifactBucket", "CREATE_IN_PROGRESS"),
+      event("ArtifactBucket", "CREATE_COMPLETE"),
+      event("ArtifactBucketPolicy", "CREATE_COMPLETE"),
+      event("demo-bucket", "CREATE_COMPLETE"),
+    ]);
+    const seen: ResourceLine[] = [];
+
+    const result = await deployStack(client, spec, options(seen));
+
+    expect(result).toEqual({ stackId: STACK_ID, action: "created", outputs: { BucketName: "demo-artifacts" } });
+    const request = cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input;
+    expect(request).toMatchObject({
+      StackName: "demo-bucket",
+      ChangeSetType: "CREATE",
+      Parameters: [{ ParameterKey: "Prefix", ParameterValue: "demo" }],
+      Tags: [{ Key: "aws-cicd-lab:prefix", Value: "demo" }],
+    });
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(1);
+    // Both pages were read: the oldest event (on page two) reached the display, each once.
+    expect(seen.map((l) => `${l.logicalId} ${l.status}`)).toEqual([
+      "demo-bucket CREATE_IN_PROGRESS",
+      "ArtifactBucket CREATE_IN_PROGRESS",
+      "ArtifactBucket CREATE_COMPLETE",
+      "ArtifactBucketPolicy CREATE_COMPLETE",
+      "demo-bucket CREATE_COMPLETE",
+    ]);
+    expect(seen[1]?.description).toBe(
+      "S3 bucket for pipeline artifacts and source.zip (versioned, encrypted, private)",
+    );
+  });
+
+  it("updates an existing stack with an UPDATE change set", async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .resolvesOnce(stackAt("CREATE_COMPLETE"))
+      .resolves(stackAt("UPDATE_COMPLETE", { BucketName: "demo-artifacts" }));
+    cfn.on(CreateChangeSetCommand).resolves({ Id: "cs-2", StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({
+      Status: "CREATE_COMPLETE",
+      Changes: [{ Type: "Resource", ResourceChange: { Action: "Modify", LogicalResourceId: "ArtifactBucket" } }],
+    });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    eventsInTwoPages([event("ArtifactBucket", "UPDATE_COMPLETE"), event("demo-bucket", "UPDATE_COMPLETE")]);
+
+    const result = await deployStack(client, spec, options([]));
+
+    expect(result.action).toBe("updated");
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.ChangeSetType).toBe("UPDATE");
+  });
+
+  it('treats "no changes" as success: the empty change set is deleted, never executed', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stackAt("UPDATE_COMPLETE", { BucketName: "demo-artifacts" }));
+    cfn.on(CreateChangeSetCommand).resolves({ Id: "cs-3", StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({
+      Status: "FAILED",
+      StatusReason:
+        "The submitted information didn't contain changes. Submit different information to create a change set.",
+    });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+
+    const result = await deployStack(client, spec, options([]));
+
+    expect(result).toEqual({ stackId: STACK_ID, action: "unchanged", outputs: { BucketName: "demo-artifacts" } });
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+    expect(cfn.commandCalls(DeleteChangeSetCommand)).toHaveLength(1);
+  });
+
+  it("fails with the first resource that failed for a reason of its own", async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .rejectsOnce(serviceError("ValidationError", "Stack with id demo-bucket does not exist"))
+      .resolves(stackAt("ROLLBACK_COMPLETE"));
+    cfn.on(CreateChangeSetCommand).resolves({ Id: "cs-4", StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({ Status: "CREATE_COMPLETE", Changes: [{ Type: "Resource" }] });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    eventsInTwoPages([
+      event("demo-bucket", "CREATE_IN_PROGRESS"),
+      event("ArtifactBucket", "CREATE_FAILED", "demo-artifacts-123456789012-eu-west-1 already exists"),
+      event("ArtifactBucketPolicy", "CREATE_FAILED", "Resource creation cancelled"),
+      event("demo-bucket", "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [ArtifactBucket]."),
+      event("demo-bucket", "ROLLBACK_COMPLETE"),
+    ]);
+
+    const error = (await deployStack(client, spec, options([])).catch((e: unknown) => e)) as StepError;
+
+    expect(error).toBeInstanceOf(StepError);
+    expect(error.message).toBe(
+      "Stack demo-bucket could not be created: ArtifactBucket (S3 bucket for pipeline artifacts and source.zip (versioned, encrypted, private)): demo-artifacts-123456789012-eu-west-1 already exists",
+    );
+    expect(error.hint).toMatch(/the failed stack is removed and created again/);
+  });
+});
