@@ -76,6 +76,17 @@ function serviceError(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
 }
 
+/** A fake answer as the SDK gives it: a promise, rejected when the fake throws. */
+function answer<I, O>(fake: (input: I) => O): (input: I) => Promise<O> {
+  return (input) => {
+    try {
+      return Promise.resolve(fake(input));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+}
+
 /** What happened, in order, across services. */
 let calls: string[] = [];
 let stacks: Map<string, Stack>;
@@ -103,35 +114,41 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
   );
   const byName = (name: string) =>
     stacks.get(name) ?? [...stacks.values()].find((s) => s.StackId === name) ?? undefined;
-  mocks.cfn.on(DescribeStacksCommand).callsFake(async (input: { StackName: string }) => {
-    const found = byName(input.StackName);
-    if (!found) throw serviceError("ValidationError", `Stack with id ${input.StackName} does not exist`);
-    return { Stacks: [found] };
-  });
+  mocks.cfn.on(DescribeStacksCommand).callsFake(
+    answer((input: { StackName: string }) => {
+      const found = byName(input.StackName);
+      if (!found) throw serviceError("ValidationError", `Stack with id ${input.StackName} does not exist`);
+      return { Stacks: [found] };
+    }),
+  );
   mocks.cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
-  mocks.cfn.on(DeleteStackCommand).callsFake(async (input: { StackName: string }) => {
-    const found = byName(input.StackName);
-    calls.push(`delete stack ${found?.StackName}`);
-    if (found) stacks.delete(found.StackName as string);
-    return {};
-  });
+  mocks.cfn.on(DeleteStackCommand).callsFake(
+    answer((input: { StackName: string }) => {
+      const found = byName(input.StackName);
+      calls.push(`delete stack ${found?.StackName}`);
+      if (found) stacks.delete(found.StackName as string);
+      return {};
+    }),
+  );
 
-  mocks.events.on(DisableRuleCommand).callsFake(async (input: { Name: string }) => {
-    calls.push(`disable rule ${input.Name}`);
-    return {};
-  });
+  mocks.events.on(DisableRuleCommand).callsFake(
+    answer((input: { Name: string }) => {
+      calls.push(`disable rule ${input.Name}`);
+      return {};
+    }),
+  );
   mocks.cp.on(ListPipelineExecutionsCommand).resolves({
     pipelineExecutionSummaries: [
       { pipelineExecutionId: "exec-running", status: "InProgress", startTime: new Date() },
       { pipelineExecutionId: "exec-done", status: "Succeeded", startTime: new Date("2026-11-21T09:30:00Z") },
     ],
   });
-  mocks.cp
-    .on(StopPipelineExecutionCommand)
-    .callsFake(async (input: { pipelineExecutionId: string; abandon: boolean }) => {
+  mocks.cp.on(StopPipelineExecutionCommand).callsFake(
+    answer((input: { pipelineExecutionId: string; abandon: boolean }) => {
       calls.push(`stop ${input.pipelineExecutionId}${input.abandon ? " (abandon)" : ""}`);
       return { pipelineExecutionId: input.pipelineExecutionId };
-    });
+    }),
+  );
 
   const repoArn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/demo-app`;
   mocks.ecr
@@ -142,10 +159,12 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
     .on(ListImagesCommand)
     .resolvesOnce({ imageIds: [{ imageDigest: "sha256:1", imageTag: "1.0.0" }] })
     .resolves({ imageIds: [] });
-  mocks.ecr.on(BatchDeleteImageCommand).callsFake(async () => {
-    calls.push("delete images");
-    return { imageIds: [], failures: [] };
-  });
+  mocks.ecr.on(BatchDeleteImageCommand).callsFake(
+    answer(() => {
+      calls.push("delete images");
+      return { imageIds: [], failures: [] };
+    }),
+  );
 
   mocks.cc.on(GetRepositoryCommand).resolves({
     repositoryMetadata: { repositoryName: "demo-app", Arn: `arn:aws:codecommit:${REGION}:${ACCOUNT}:demo-app` },
@@ -153,20 +172,24 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
   mocks.cc
     .on(ListCodeCommitTags)
     .resolves({ tags: options.foreignRepository ? { team: "payments" } : { [TAG.Key]: TAG.Value } });
-  mocks.cc.on(DeleteRepositoryCommand).callsFake(async () => {
-    calls.push("delete codecommit repository");
-    return { repositoryId: "r-1" };
-  });
+  mocks.cc.on(DeleteRepositoryCommand).callsFake(
+    answer(() => {
+      calls.push("delete codecommit repository");
+      return { repositoryId: "r-1" };
+    }),
+  );
 
   mocks.s3.on(GetBucketTaggingCommand).resolves({ TagSet: [TAG] });
   mocks.s3
     .on(ListObjectVersionsCommand)
     .resolvesOnce({ Versions: [{ Key: "source.zip", VersionId: "v1" }], DeleteMarkers: [] })
     .resolves({});
-  mocks.s3.on(DeleteObjectsCommand).callsFake(async () => {
-    calls.push("empty bucket");
-    return {};
-  });
+  mocks.s3.on(DeleteObjectsCommand).callsFake(
+    answer(() => {
+      calls.push("empty bucket");
+      return {};
+    }),
+  );
 
   mocks.secrets.on(ListSecretsCommand).resolves({
     SecretList: [
@@ -178,10 +201,12 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
       },
     ],
   });
-  mocks.secrets.on(DeleteSecretCommand).callsFake(async () => {
-    calls.push("purge secret");
-    return {};
-  });
+  mocks.secrets.on(DeleteSecretCommand).callsFake(
+    answer(() => {
+      calls.push("purge secret");
+      return {};
+    }),
+  );
 
   mocks.ecs.on(ListTaskDefinitionsCommand).resolves({
     taskDefinitionArns: [
@@ -191,10 +216,12 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
       `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/demo-app-other:1`,
     ],
   });
-  mocks.ecs.on(DeleteTaskDefinitionsCommand).callsFake(async (input: { taskDefinitions: string[] }) => {
-    calls.push(`delete task definitions ${input.taskDefinitions.map((a) => a.split("/").at(-1)).join(" ")}`);
-    return { taskDefinitions: [], failures: [] };
-  });
+  mocks.ecs.on(DeleteTaskDefinitionsCommand).callsFake(
+    answer((input: { taskDefinitions: string[] }) => {
+      calls.push(`delete task definitions ${input.taskDefinitions.map((a) => a.split("/").at(-1)).join(" ")}`);
+      return { taskDefinitions: [], failures: [] };
+    }),
+  );
   mocks.ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { status: "DELETE_IN_PROGRESS" } });
 
   mocks.cb.on(ListReportGroupsCommand).resolves({
@@ -204,10 +231,12 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
       `arn:aws:codebuild:${REGION}:${ACCOUNT}:report-group/someone-elses-tests`,
     ],
   });
-  mocks.cb.on(DeleteReportGroupCommand).callsFake(async (input: { arn: string }) => {
-    calls.push(`delete report group ${input.arn.split("/").at(-1)}`);
-    return {};
-  });
+  mocks.cb.on(DeleteReportGroupCommand).callsFake(
+    answer((input: { arn: string }) => {
+      calls.push(`delete report group ${input.arn.split("/").at(-1)}`);
+      return {};
+    }),
+  );
 
   // The Tagging API's stale list: a deleted listener rule and a task definition being deleted…
   const stale = [
