@@ -82,7 +82,7 @@ function answer<I, O>(fake: (input: I) => O): (input: I) => Promise<O> {
     try {
       return Promise.resolve(fake(input));
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   };
 }
