@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-service-quotas";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { serviceError } from "./support/service-error.ts";
 import { checkAccount, ensureEcsServiceLinkedRole } from "../setup/lib/aws/account-preflight.ts";
 import { ConfigError, EXIT } from "../setup/lib/errors.ts";
 
@@ -18,10 +19,6 @@ const iam = mockClient(IAMClient);
 const quotas = mockClient(ServiceQuotasClient);
 const ec2 = mockClient(EC2Client);
 const clients = { iam: new IAMClient(creds), quotas: new ServiceQuotasClient(creds), ec2: new EC2Client(creds) };
-
-function serviceError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
-}
 
 /** ListServiceQuotas' shape, one quota. */
 const quota = (ServiceCode: string, QuotaCode: string, QuotaName: string, Value: number) => ({

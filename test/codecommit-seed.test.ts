@@ -15,6 +15,7 @@ import {
 import { ConfigError } from "../setup/lib/errors.ts";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { serviceError } from "./support/service-error.ts";
 import {
   COMMIT_LIMITS,
   ensureRepository,
@@ -26,10 +27,6 @@ import {
 const cc = mockClient(CodeCommitClient);
 const client = new CodeCommitClient({ region: "eu-west-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } });
 const enc = (s: string) => new TextEncoder().encode(s);
-
-function serviceError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
-}
 
 const files: SourceFile[] = [
   { path: "Dockerfile", content: enc("FROM node\n") },

@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-cloudformation";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { serviceError } from "./support/service-error.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
 import { deployStack, type DeployOptions } from "../setup/lib/aws/stacks.ts";
 import { StepError } from "../setup/lib/errors.ts";
@@ -35,10 +36,6 @@ const spec = {
   parameters: { Prefix: "demo" },
   tags: { "aws-cicd-lab:prefix": "demo" },
 };
-
-function serviceError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
-}
 
 const stackAt = (status: string, outputs: Record<string, string> = {}) => ({
   Stacks: [

@@ -44,6 +44,7 @@ import { DeleteObjectsCommand, GetBucketTaggingCommand, ListObjectVersionsComman
 import { DeleteSecretCommand, ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { serviceError } from "./support/service-error.ts";
 import { narrationSink } from "../lessons/support/lesson.ts";
 import { emptyBucket, purgeSecrets } from "../setup/lib/aws/cleanup.ts";
 import { readConfig } from "../setup/lib/config.ts";
@@ -71,10 +72,6 @@ const mocks = {
   elb: mockClient(ElasticLoadBalancingV2Client),
   logs: mockClient(CloudWatchLogsClient),
 };
-
-function serviceError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: 400 } });
-}
 
 /** A fake answer as the SDK gives it: a promise, rejected when the fake throws. */
 function answer<I, O>(fake: (input: I) => O): (input: I) => Promise<O> {
