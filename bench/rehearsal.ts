@@ -1,7 +1,8 @@
 // Times the full local rehearsal with warm images: bin/run's steps and
 // bin/teardown, after one warm-up round (base images present, app layers cached).
 import { Writable } from "node:stream";
-import { run, runTeardown } from "../setup/run.ts";
+import { run } from "../setup/run.ts";
+import { runTeardown } from "../setup/teardown.ts";
 
 export interface RehearsalTiming {
   readonly steps: Record<string, number>;

@@ -13,7 +13,7 @@ export async function images(root: string, env: NodeJS.ProcessEnv): Promise<numb
   try {
     await mkdir(cache, { recursive: true });
     const outcomes = await ensureImages({
-      images: readImages(env),
+      images: readImages(env, {}),
       explicit: { moto: Boolean(env.LAB_MOTO_IMAGE?.trim()), node: Boolean(env.LAB_NODE_IMAGE?.trim()) },
       workDir: join(cache, "images"),
       log,

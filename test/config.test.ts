@@ -1,15 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { clientConfig } from "../setup/lib/aws/clients.ts";
-import { LOCAL_IMAGES, OFFICIAL_IMAGES, readAwsSettings, readConfig, readImages } from "../setup/lib/config.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  LOCAL_IMAGES,
+  OFFICIAL_IMAGES,
+  readAwsSettings,
+  readConfig,
+  readImages,
+  recordedImages,
+} from "../setup/lib/config.ts";
 import { imagesEnvFile } from "../setup/lib/local/images.ts";
 
 describe("image names", () => {
   it("default to the official images", () => {
-    expect(readImages({})).toEqual(OFFICIAL_IMAGES);
+    expect(readImages({}, {})).toEqual(OFFICIAL_IMAGES);
   });
 
   it("come from LAB_MOTO_IMAGE and LAB_NODE_IMAGE when set, ignoring blanks", () => {
-    expect(readImages({ LAB_MOTO_IMAGE: "my/moto:1", LAB_NODE_IMAGE: "  " })).toEqual({
+    expect(readImages({ LAB_MOTO_IMAGE: "my/moto:1", LAB_NODE_IMAGE: "  " }, {})).toEqual({
       moto: "my/moto:1",
       node: OFFICIAL_IMAGES.node,
     });
@@ -22,6 +32,21 @@ describe("image names", () => {
     });
     expect(file).toContain(`export LAB_MOTO_IMAGE="\${LAB_MOTO_IMAGE:-${LOCAL_IMAGES.moto}}"`);
     expect(file).toContain(`export LAB_NODE_IMAGE="\${LAB_NODE_IMAGE:-${OFFICIAL_IMAGES.node}}"`);
+  });
+
+  it("are read back from what `npm run images` recorded, without `source .ci/env`; the environment still wins", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lab-images-"));
+    const recorded = join(dir, "images.env");
+    writeFileSync(
+      recorded,
+      imagesEnvFile({
+        moto: { role: "moto", image: LOCAL_IMAGES.moto, action: "built", seconds: 1, detail: "" },
+        node: { role: "node", image: LOCAL_IMAGES.node, action: "built", seconds: 1, detail: "" },
+      }),
+    );
+    expect(readImages({}, recordedImages(recorded))).toEqual(LOCAL_IMAGES);
+    expect(readImages({ LAB_NODE_IMAGE: "mine/node:24" }, recordedImages(recorded)).node).toBe("mine/node:24");
+    expect(recordedImages(join(dir, "absent.env"))).toEqual({});
   });
 });
 

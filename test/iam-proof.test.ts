@@ -17,6 +17,7 @@ import { isWildcardOnlyAction } from "@cloud-copilot/iam-simulate";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CODE_DIR } from "../setup/lib/context.ts";
+import { BUILDSPEC_REPORT } from "../setup/lib/aws/naming.ts";
 import type { Template } from "../setup/lib/aws/templates.ts";
 import {
   ARN,
@@ -377,6 +378,13 @@ describe("IAM proof: the CodeBuild roles × what the buildspecs call", () => {
     const files = projects.flatMap((p) => [p.buildspec, ...p.scripts]);
     expect(files.flatMap(unannotatedCommands)).toEqual([]);
     expect(annotatedCalls("buildspec.yml").length).toBeGreaterThanOrEqual(7);
+  });
+
+  it("publishes the one report whose groups teardown deletes", () => {
+    for (const { buildspec } of projects) {
+      const spec = parse(readFileSync(join(CODE_DIR, buildspec), "utf8")) as Buildspec;
+      expect(Object.keys(spec.reports ?? {}), buildspec).toEqual([BUILDSPEC_REPORT]);
+    }
   });
 
   for (const { role, project, buildspec, scripts } of projects) {

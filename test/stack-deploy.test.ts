@@ -22,7 +22,7 @@ import { serviceError } from "./support/service-error.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
 import { deployStack, type DeployOptions } from "../setup/lib/aws/stacks.ts";
 import { StepError } from "../setup/lib/errors.ts";
-import type { ResourceLine } from "../setup/lib/ui/stack-progress.ts";
+import type { ResourceLine } from "../setup/lib/aws/stack-events.ts";
 
 const cfn = mockClient(CloudFormationClient);
 const client = new CloudFormationClient({

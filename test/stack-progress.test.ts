@@ -5,7 +5,8 @@
 // resources CloudFormation stops because another one failed.
 import type { StackEvent } from "@aws-sdk/client-cloudformation";
 import { describe, expect, it } from "vitest";
-import { eventLine, StackProgress } from "../setup/lib/ui/stack-progress.ts";
+import { StackProgress } from "../setup/lib/aws/stack-events.ts";
+import { eventLine } from "../setup/lib/ui/stack-progress.ts";
 
 const STACK = "demo-pipeline";
 const STACK_ID = `arn:aws:cloudformation:eu-west-1:123456789012:stack/${STACK}/7d1e6a50-a8c5-11ef-9b8a-0a1b2c3d4e5f`;

@@ -51,6 +51,7 @@ import { readConfig } from "../setup/lib/config.ts";
 import { createContext } from "../setup/lib/context.ts";
 import { ConfigError, StepError } from "../setup/lib/errors.ts";
 import { createNarrator } from "../setup/lib/ui/narrator.ts";
+import { targetFor } from "../setup/targets/index.ts";
 import { teardown } from "../setup/teardown.ts";
 
 const ACCOUNT = "123456789012";
@@ -262,7 +263,7 @@ function context() {
     AWS_SECRET_ACCESS_KEY: "secret",
   });
   const ui = createNarrator({ tty: false, color: false, stream: sink.output, out: sink.output });
-  return createContext(config, ui, new AbortController().signal);
+  return createContext(config, targetFor(config), ui, new AbortController().signal);
 }
 
 beforeEach(() => {
@@ -274,7 +275,11 @@ describe("teardown on AWS", () => {
   it("stops the pipeline before deleting anything, removes what no stack owns, and sees through stale tags", async () => {
     account({ staleOnly: true });
 
-    await teardown(context(), { dryRun: false, removeEmulator: false, leftoverWaitSeconds: 3 });
+    await teardown(context(), {
+      dryRun: false,
+      removeEmulator: false,
+      leftoverWait: { maxWaitSeconds: 3, minDelaySeconds: 1 },
+    });
 
     expect(calls.slice(0, 5)).toEqual([
       "disable rule demo-start-pipeline",
@@ -303,9 +308,11 @@ describe("teardown on AWS", () => {
 
   it("reports only what its own service still has, with the command that removes it", async () => {
     account();
-    const error = await teardown(context(), { dryRun: false, removeEmulator: false, leftoverWaitSeconds: 2 }).catch(
-      (e: unknown) => e,
-    );
+    const error = await teardown(context(), {
+      dryRun: false,
+      removeEmulator: false,
+      leftoverWait: { maxWaitSeconds: 2, minDelaySeconds: 1 },
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StepError);
     const message = (error as StepError).message;
     expect(message).toMatch(/^Teardown left 1 thing\(s\) behind:/);

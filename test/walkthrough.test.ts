@@ -29,7 +29,8 @@ import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
 import { InterruptedError } from "../setup/lib/errors.ts";
 import { removeContainers } from "../setup/lib/local/docker.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
-import { run, runTeardown } from "../setup/run.ts";
+import { run } from "../setup/run.ts";
+import { runTeardown } from "../setup/teardown.ts";
 
 const fixture = useEmulator();
 

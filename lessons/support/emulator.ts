@@ -3,23 +3,23 @@
 import { afterAll, beforeAll, inject } from "vitest";
 import { type Config, readConfig, readImages } from "../../setup/lib/config.ts";
 import { connectDocker, requireImage } from "../../setup/lib/local/docker.ts";
-import { type Emulator, startEmulator } from "../../setup/lib/local/emulator.ts";
+import { MotoContainer, type StartedMotoContainer } from "../../setup/lib/local/emulator.ts";
 
 export interface EmulatorFixture {
   /** The running emulator; valid inside tests, after beforeAll. */
-  readonly emulator: Emulator;
+  readonly emulator: StartedMotoContainer;
   /** The project's Config as a user pointing AWS_ENDPOINT_URL at this emulator gets it. */
   readonly config: Config;
 }
 
 export function useEmulator(): EmulatorFixture {
-  let emulator: Emulator | undefined;
+  let emulator: StartedMotoContainer | undefined;
   let config: Config | undefined;
 
   beforeAll(async () => {
     const images = readImages(process.env);
     await requireImage(await connectDocker(), images.moto, "LAB_MOTO_IMAGE");
-    emulator = await startEmulator({ image: images.moto, runId: inject("labRunId") });
+    emulator = await new MotoContainer(images.moto).withRunId(inject("labRunId")).start();
     config = readConfig([], {
       ...process.env,
       AWS_ENDPOINT_URL: emulator.endpoint,

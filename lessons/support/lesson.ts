@@ -9,6 +9,7 @@ import { readConfig } from "../../setup/lib/config.ts";
 import { removeContainers } from "../../setup/lib/local/docker.ts";
 import { findRehearsal } from "../../setup/lib/local/rehearsal.ts";
 import { run } from "../../setup/run.ts";
+import { targetFor } from "../../setup/targets/index.ts";
 import type { EmulatorFixture } from "./emulator.ts";
 
 export interface LessonHarness {
@@ -56,7 +57,7 @@ export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarne
     env,
     checkContext() {
       const config = readConfig(["--prefix", prefix], env());
-      return { config, aws: awsClients(config.aws) };
+      return { config, aws: awsClients(config.aws), target: targetFor(config) };
     },
     async prepareUntil(step) {
       const code = await run(["--prefix", prefix, "--until", step, "--keep"], env(), { output });

@@ -1,22 +1,19 @@
 // What every lesson check shares. A check only reads: it never creates,
 // changes or deletes anything, so it is safe to run at any time.
 import type { Stack } from "@aws-sdk/client-cloudformation";
-import type { AwsClients } from "../lib/aws/clients.ts";
-import { ecrRepositoryName, type StackRole, stackName } from "../lib/aws/naming.ts";
+import { BRANCH, codeCommitRepositoryName, SOURCE_KEY, type StackRole, stackName } from "../lib/aws/naming.ts";
 import { currentSource } from "../lib/aws/source.ts";
 import { describeStack, outputsOf } from "../lib/aws/stacks.ts";
-import type { Config } from "../lib/config.ts";
-import { findRehearsal } from "../lib/local/rehearsal.ts";
+import type { CheckContext } from "../lib/context.ts";
+import { StepError } from "../lib/errors.ts";
+import { probe } from "../lib/probe.ts";
+
+export type { CheckContext };
 
 export interface CheckResult {
   readonly pass: boolean;
   /** A sentence a learner understands: what is there, or what is missing and what to run. */
   readonly message: string;
-}
-
-export interface CheckContext {
-  readonly config: Config;
-  readonly aws: AwsClients;
 }
 
 export const pass = (message: string): CheckResult => ({ pass: true, message });
@@ -55,26 +52,32 @@ export async function readyStack(ctx: CheckContext, role: StackRole, lesson: str
 /** What the pipeline would build now (read only). */
 export async function seededRevision(ctx: CheckContext, bucket: string) {
   return currentSource(ctx.aws, {
-    useCodeCommit: ctx.config.target === "aws",
-    repositoryName: ecrRepositoryName(ctx.config.prefix),
-    branchName: "main",
+    useCodeCommit: ctx.target.triesCodeCommit,
+    repositoryName: codeCommitRepositoryName(ctx.config.prefix),
+    branchName: BRANCH,
     bucket,
-    key: "source.zip",
+    key: SOURCE_KEY,
   });
 }
 
-/** Where the released app answers: the load balancer on AWS, the app container locally. */
-export async function appUrl(ctx: CheckContext, environmentUrl: string | undefined): Promise<string | undefined> {
-  if (ctx.config.target === "aws") return environmentUrl;
-  return (await findRehearsal(ctx.config.prefix)).find((c) => c.role === "app" && c.running)?.url;
+/** Where the released app answers now (the load balancer, or the local stand-in). */
+export async function appUrl(ctx: CheckContext, loadBalancerUrl: string | undefined): Promise<string | undefined> {
+  return ctx.target.appUrl(ctx, loadBalancerUrl);
 }
 
 /** GET a JSON path with a short timeout; undefined when it does not answer 200. */
 export async function getJson<T>(url: string): Promise<T | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-    return res.status === 200 ? ((await res.json()) as T) : undefined;
-  } catch {
-    return undefined;
-  }
+  const answer = await probe<T>(url);
+  return answer.status === 200 ? answer.json : undefined;
+}
+
+/**
+ * For a step's recovery: what an earlier lesson should have left is not
+ * there, so a later step cannot start. Names the lesson to run.
+ */
+export function notDone(result: CheckResult): StepError {
+  return new StepError(
+    `An earlier lesson is not done: ${result.message}`,
+    "Run the lesson it names, then the same command again.",
+  );
 }

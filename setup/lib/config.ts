@@ -1,5 +1,7 @@
 // Configuration is read here, once, from flags and the environment, into a
 // frozen Config. Nothing else in the project reads process.env for settings.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
 
@@ -35,9 +37,9 @@ export interface Config {
   readonly yes: boolean;
   /** Pause before each step (TTY only). */
   readonly stepByStep: boolean;
-  /** First and last step to run, e.g. 1 and 4. */
-  readonly fromStep: number;
-  readonly untilStep: number;
+  /** --from and --until as given (checked against the step registry, setup/steps.ts). */
+  readonly from?: string;
+  readonly until?: string;
   /** Local: leave the rehearsal running at the end. */
   readonly keep: boolean;
   readonly verbose: boolean;
@@ -76,20 +78,35 @@ export const EMULATOR_REGION = "us-east-1";
  * account>-<region>` within S3's 63, `<prefix>-alb` within ELB's 32, and
  * `<prefix>-environment` stack role names within IAM's 64.
  */
-export const PREFIX_PATTERN = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
-
-/** Steps of the walk-through, in order. */
-export const STEPS = ["01", "02", "03", "04", "05"] as const;
+const PREFIX_PATTERN = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const nonEmpty = (value: string | undefined): string | undefined =>
   value !== undefined && value.trim() !== "" ? value.trim() : undefined;
 
-export function readImages(env: Env): Images {
+/** Where `npm run images` records the image names it chose. */
+const IMAGES_ENV_FILE = fileURLToPath(new URL("../../.cache/images.env", import.meta.url));
+
+/** The names `npm run images` recorded (lines `export LAB_X_IMAGE="${LAB_X_IMAGE:-name}"`); none when it has not run. */
+export function recordedImages(file: string = IMAGES_ENV_FILE): Env {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return {};
+  }
+  const recorded: Record<string, string> = {};
+  for (const m of text.matchAll(/^export (LAB_[A-Z]+_IMAGE)="\$\{\1:-(.+)\}"$/gm))
+    recorded[m[1] as string] = m[2] as string;
+  return recorded;
+}
+
+/** Images: what the environment names, else what `npm run images` recorded, else the official ones. */
+export function readImages(env: Env, recorded: Env = recordedImages()): Images {
   return Object.freeze({
-    moto: nonEmpty(env.LAB_MOTO_IMAGE) ?? OFFICIAL_IMAGES.moto,
-    node: nonEmpty(env.LAB_NODE_IMAGE) ?? OFFICIAL_IMAGES.node,
+    moto: nonEmpty(env.LAB_MOTO_IMAGE) ?? nonEmpty(recorded.LAB_MOTO_IMAGE) ?? OFFICIAL_IMAGES.moto,
+    node: nonEmpty(env.LAB_NODE_IMAGE) ?? nonEmpty(recorded.LAB_NODE_IMAGE) ?? OFFICIAL_IMAGES.node,
   });
 }
 
@@ -121,13 +138,6 @@ const FLAGS = {
   check: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
-
-function stepNumber(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const index = STEPS.indexOf(value.padStart(2, "0") as (typeof STEPS)[number]);
-  if (index < 0) throw new ConfigError(`--${flag} ${value} is not a step.`, `Use one of ${STEPS.join(", ")}.`);
-  return index + 1;
-}
 
 export interface Terminal {
   readonly stdinIsTTY: boolean;
@@ -183,12 +193,6 @@ export function readConfig(
     );
   }
 
-  const fromStep = stepNumber("from", values.from, 1);
-  const untilStep = stepNumber("until", values.until, STEPS.length);
-  if (fromStep > untilStep) {
-    throw new ConfigError(`--from ${values.from} comes after --until ${values.until}.`, "Swap them.");
-  }
-
   const ci = Boolean(nonEmpty(env.CI)) && env.CI !== "false";
   const interactive = terminal.stdinIsTTY && !ci && !values.yes;
   const aws = readAwsSettings(env, values.region);
@@ -208,8 +212,8 @@ export function readConfig(
     interactive,
     yes: Boolean(values.yes),
     stepByStep: Boolean(values.step) && interactive,
-    fromStep,
-    untilStep,
+    ...(values.from !== undefined ? { from: values.from } : {}),
+    ...(values.until !== undefined ? { until: values.until } : {}),
     keep: Boolean(values.keep),
     verbose: Boolean(values.verbose),
     dryRun: Boolean(values["dry-run"]),

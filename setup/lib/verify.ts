@@ -2,6 +2,7 @@
 // version, /time in the right shape, and the sign-in round trip.
 import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
 import { StepError } from "./errors.ts";
+import { probe } from "./probe.ts";
 
 export interface AppCheck {
   readonly name: string;
@@ -15,10 +16,6 @@ export interface WaitOptions {
   readonly maxDelaySeconds?: number;
   readonly signal?: AbortSignal;
   readonly onAttempt?: (attempt: number, status: string) => void;
-}
-
-async function get(url: string, init?: RequestInit): Promise<Response> {
-  return fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
 }
 
 /** Polls GET /health with backoff until it answers 200. */
@@ -35,17 +32,9 @@ export async function waitForHealthy(url: string, options: WaitOptions): Promise
     url,
     async () => {
       attempt += 1;
-      try {
-        const res = await get(`${url}/health`);
-        options.onAttempt?.(attempt, `HTTP ${res.status}`);
-        return { state: res.status === 200 ? WaiterState.SUCCESS : WaiterState.RETRY, reason: res.status };
-      } catch (error) {
-        options.onAttempt?.(
-          attempt,
-          (error as Error).cause ? String((error as Error).cause) : (error as Error).message,
-        );
-        return { state: WaiterState.RETRY, reason: error };
-      }
+      const answer = await probe(`${url}/health`);
+      options.onAttempt?.(attempt, answer.status ? `HTTP ${answer.status}` : (answer.error ?? "no answer"));
+      return { state: answer.status === 200 ? WaiterState.SUCCESS : WaiterState.RETRY, reason: answer.status };
     },
   );
   try {
@@ -53,7 +42,7 @@ export async function waitForHealthy(url: string, options: WaitOptions): Promise
   } catch (error) {
     throw new StepError(
       `${url}/health did not answer 200 within ${options.maxWaitSeconds} s.`,
-      "Check that the service's tasks are running and healthy, then run the step again.",
+      "Check that the service's tasks are running and healthy, then run the same command again.",
       error,
     );
   }
@@ -69,27 +58,28 @@ export async function verifyApp(url: string, expectedVersion: string): Promise<A
     );
   };
 
-  const root = (await (await get(`${url}/`)).json()) as { service?: string; version?: string; hostname?: string };
+  const root = (await probe<{ service?: string; version?: string; hostname?: string }>(`${url}/`)).json ?? {};
   if (root.version !== expectedVersion) fail("/", `reports version "${root.version}", expected "${expectedVersion}"`);
   checks.push({ name: "GET /", detail: `${root.service} ${root.version} on ${root.hostname}` });
 
-  const time = (await (await get(`${url}/time`)).json()) as { message?: unknown; timestamp?: unknown };
+  const time = (await probe<{ message?: unknown; timestamp?: unknown }>(`${url}/time`)).json ?? {};
   if (typeof time.message !== "string" || !Number.isInteger(time.timestamp)) {
     fail("/time", `answered ${JSON.stringify(time)}, expected a message and an integer timestamp`);
   }
   checks.push({ name: "GET /time", detail: `"${String(time.message)}" at ${String(time.timestamp)}` });
 
-  const auth = await get(`${url}/auth`, {
+  const auth = await probe<{ token?: string }>(`${url}/auth`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ email: "learner@example.com", password: "workshop" }),
   });
-  const { token } = (await auth.json()) as { token?: string };
+  const token = auth.json?.token;
   if (auth.status !== 200 || !token) fail("/auth", `answered ${auth.status} without a token`);
-  const contents = await get(`${url}/contents`, { headers: { authorization: `Bearer ${token}` } });
-  const claims = (await contents.json()) as { email?: string };
-  if (contents.status !== 200 || claims.email !== "learner@example.com") {
-    fail("/contents", `answered ${contents.status} ${JSON.stringify(claims)}`);
+  const contents = await probe<{ email?: string }>(`${url}/contents`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (contents.status !== 200 || contents.json?.email !== "learner@example.com") {
+    fail("/contents", `answered ${contents.status} ${JSON.stringify(contents.json)}`);
   }
   checks.push({ name: "POST /auth + GET /contents", detail: "token issued and accepted" });
   return checks;

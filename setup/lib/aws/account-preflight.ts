@@ -19,15 +19,15 @@ export const ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS";
  * BUILD_GENERAL1_SMALL Linux containers, see infra/pipeline.yaml). The Test
  * and Build actions run one after the other, so one build at a time is enough.
  */
-export const CODEBUILD_QUOTA = Object.freeze({
+const CODEBUILD_QUOTA = Object.freeze({
   service: "codebuild",
   name: "Concurrently running builds for Linux/Small environment",
   needed: 1,
 });
-export const VPC_QUOTA = Object.freeze({ service: "vpc", name: "VPCs per Region", needed: 1 });
-export const ELASTIC_IP_QUOTA = Object.freeze({ service: "ec2", name: "EC2-VPC Elastic IPs" });
+const VPC_QUOTA = Object.freeze({ service: "vpc", name: "VPCs per Region", needed: 1 });
+const ELASTIC_IP_QUOTA = Object.freeze({ service: "ec2", name: "EC2-VPC Elastic IPs" });
 /** Public IPv4 addresses the run holds: two load balancer nodes, and up to four tasks while a release rolls out. */
-export const PUBLIC_IPV4_IN_USE = 6;
+const PUBLIC_IPV4_IN_USE = 6;
 
 export interface Preflight {
   /** One line per check, for the confirmation summary. */
@@ -44,7 +44,7 @@ export interface PreflightClients {
 }
 
 /** A quota's value for this account: the applied value, else AWS's default; undefined when Service Quotas has neither. */
-export async function quotaValue(
+async function quotaValue(
   quotas: ServiceQuotasClient,
   service: string,
   name: string,

@@ -34,7 +34,7 @@ import type { AwsClients } from "./clients.ts";
 import { PREFIX_TAG } from "./naming.ts";
 
 /** Every resource the Tagging API lists with the prefix's tag, by ARN. */
-export async function taggedArns(tagging: AwsClients["tagging"], prefix: string): Promise<string[]> {
+async function taggedArns(tagging: AwsClients["tagging"], prefix: string): Promise<string[]> {
   const arns: string[] = [];
   let token: string | undefined;
   do {
@@ -250,7 +250,7 @@ export async function stillThere(aws: AwsClients, arn: string): Promise<boolean>
   }
 }
 
-export function removeCommand(arn: string, region: string): string {
+function removeCommand(arn: string, region: string): string {
   const { key, id } = parse(arn);
   const kind = KINDS[key];
   return kind

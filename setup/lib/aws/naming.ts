@@ -1,11 +1,16 @@
-// Names derived from the prefix, in one place: stacks, tags, and what the
-// templates name the same way (the ECR repository, the CodeCommit repository).
+// Every name derived from the prefix, in one place: stacks, tags, and what the
+// templates name the same way (repositories, the pipeline, its trigger, the
+// service's task family, the builds' report groups), plus the source's key and
+// branch. Templates are data; where they name something, the name is mirrored
+// here with the template line it must match.
 import { fileURLToPath } from "node:url";
 
 /** Every stack, and through it every resource, carries this tag with the prefix as value. */
 export const PREFIX_TAG = "aws-cicd-lab:prefix";
 
-export type StackRole = "bucket" | "pipeline" | "environment" | "service";
+/** The stacks, in the order a run creates them (teardown deletes in reverse, see setup/teardown.ts). */
+export const STACK_ROLES = ["bucket", "pipeline", "environment", "service"] as const;
+export type StackRole = (typeof STACK_ROLES)[number];
 
 export const TEMPLATE_DIR = fileURLToPath(new URL("../../../infra/", import.meta.url));
 
@@ -21,8 +26,34 @@ export function prefixTags(prefix: string): Record<string, string> {
   return { [PREFIX_TAG]: prefix };
 }
 
-/** Named in pipeline.yaml as `${Prefix}-app`; service.yaml relies on the same name. */
+/** The source.zip key in the artifact bucket (pipeline.yaml's SourceObjectKey default). */
+export const SOURCE_KEY = "source.zip";
+
+/** The branch whose pushes start the pipeline (pipeline.yaml's BranchName default). */
+export const BRANCH = "main";
+
+/** pipeline.yaml: the ECR repository `${Prefix}-app`; service.yaml's pull permission relies on it. */
 export function ecrRepositoryName(prefix: string): string {
+  return `${prefix}-app`;
+}
+
+/** The CodeCommit repository step 02 creates and pipeline.yaml's RepositoryName names. */
+export function codeCommitRepositoryName(prefix: string): string {
+  return `${prefix}-app`;
+}
+
+/** pipeline.yaml: Pipeline's Name `${Prefix}-pipeline`. */
+export function pipelineName(prefix: string): string {
+  return `${prefix}-pipeline`;
+}
+
+/** pipeline.yaml: the EventBridge rule `${Prefix}-start-pipeline` (output TriggerRuleName). */
+export function triggerRuleName(prefix: string): string {
+  return `${prefix}-start-pipeline`;
+}
+
+/** service.yaml: the task definition family `${Prefix}-app`. */
+export function taskFamily(prefix: string): string {
   return `${prefix}-app`;
 }
 

@@ -10,7 +10,9 @@ import {
 } from "@aws-sdk/client-ecr";
 import { GetBucketTaggingCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ConfigError } from "../errors.ts";
-import { PREFIX_TAG } from "./naming.ts";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { PREFIX_TAG, STACK_ROLES, stackName } from "./naming.ts";
+import { stacksNotOurs } from "./stacks.ts";
 
 export type Ownership = "ours" | "absent" | "foreign";
 
@@ -75,4 +77,19 @@ export function refuseForeign(found: ReadonlyArray<{ what: string; ownership: Ow
     `${foreign.join(", ")} ${foreign.length > 1 ? "exist" : "exists"} without the tag ${PREFIX_TAG}=${prefix}: not made by this workshop, so nothing of it is changed or deleted.`,
     "Choose another prefix with --prefix. If it really is a leftover of this workshop, delete it yourself, then run again.",
   );
+}
+
+/** Refuses (exit 2) a prefix whose stack names belong to stacks this workshop did not make. */
+export async function refuseForeignStacks(cfn: CloudFormationClient, prefix: string): Promise<void> {
+  const foreign = await stacksNotOurs(
+    cfn,
+    STACK_ROLES.map((r) => stackName(prefix, r)),
+    PREFIX_TAG,
+  );
+  if (foreign.length > 0) {
+    throw new ConfigError(
+      `The prefix "${prefix}" is taken: ${foreign.join(", ")} exists and was not made by this workshop.`,
+      "Choose another prefix with --prefix (it names every stack and resource).",
+    );
+  }
 }

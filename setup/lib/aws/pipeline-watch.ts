@@ -89,7 +89,7 @@ const ENDED_BADLY = new Set(["Failed", "Stopped", "Stopping", "Cancelled"]);
  * source action's revision override), e.g. after the run found for it failed
  * and its cause (a quota, a missing service-linked role) has been fixed.
  */
-export async function startExecution(
+async function startExecution(
   cp: CodePipelineClient,
   pipelineName: string,
   source: { readonly provider: "CodeCommit" | "S3"; readonly revision: string },
@@ -137,7 +137,7 @@ export async function releaseRevision(
 }
 
 /** Stage by stage, for the progress display. */
-export function stageLines(stages: readonly StageState[] | undefined, executionId: string): StageLine[] {
+function stageLines(stages: readonly StageState[] | undefined, executionId: string): StageLine[] {
   return (stages ?? []).map((s) => ({
     name: s.stageName ?? "?",
     status: s.latestExecution?.pipelineExecutionId === executionId ? (s.latestExecution.status ?? "?") : "Waiting",
@@ -185,7 +185,7 @@ export async function followExecution(
 }
 
 /** The failed action's summary and, for a CodeBuild action, the last lines of its build log. */
-export async function failureDetails(
+async function failureDetails(
   clients: WatchClients,
   pipelineName: string,
   executionId: string,

@@ -4,7 +4,7 @@ import { GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import { ConfigError } from "../errors.ts";
 
 /** Region names look like eu-west-1, us-gov-west-1, ap-southeast-3. */
-export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
 export function checkRegion(region: string): void {
   if (!REGION_PATTERN.test(region)) {

@@ -53,7 +53,7 @@ export async function collectSource(codeDir: string, serviceTemplate: string): P
 }
 
 /** A digest of paths and contents: equal trees, equal hashes. */
-export function treeHash(files: readonly SourceFile[]): string {
+function treeHash(files: readonly SourceFile[]): string {
   const h = createHash("sha256");
   for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     h.update(f.path).update("\0").update(createHash("sha256").update(f.content).digest()).update("\0");
@@ -62,12 +62,12 @@ export function treeHash(files: readonly SourceFile[]): string {
 }
 
 /** The image tag an S3-sourced build gets (the zip has no git metadata): s3-<10 hex>. */
-export function sourceVersion(files: readonly SourceFile[]): string {
+function sourceVersion(files: readonly SourceFile[]): string {
   return `s3-${treeHash(files).slice(0, 10)}`;
 }
 
 /** source.zip: the files plus VERSION, with fixed timestamps so the same tree gives the same bytes. */
-export function zipSource(files: readonly SourceFile[], version: string): Uint8Array {
+function zipSource(files: readonly SourceFile[], version: string): Uint8Array {
   const mtime = new Date("2020-01-01T00:00:00Z");
   const entries: Record<string, [Uint8Array, { mtime: Date }]> = {};
   for (const f of files) entries[f.path] = [f.content, { mtime }];

@@ -24,7 +24,7 @@ import {
   waitUntilStackUpdateComplete,
 } from "@aws-sdk/client-cloudformation";
 import { StepError } from "../errors.ts";
-import { type ResourceLine, StackProgress } from "../ui/stack-progress.ts";
+import { type ResourceLine, StackProgress } from "./stack-events.ts";
 import { parseTemplate, resourceDescriptions } from "./templates.ts";
 
 export interface StackSpec {
@@ -100,7 +100,7 @@ export function outputsOf(stack: Stack | undefined): Record<string, string> {
  * The stack's events (newest first) that `progress` has not seen, paging with
  * NextToken back to the last event it has seen or to the operation's start.
  */
-export async function newEvents(
+async function newEvents(
   client: CloudFormationClient,
   stackId: string,
   progress: StackProgress,

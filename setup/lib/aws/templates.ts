@@ -1,6 +1,5 @@
 // Reads CloudFormation YAML templates into plain objects, with the short-form
 // intrinsic functions (!Ref, !Sub, !If …) turned into their long JSON form.
-import { readFile } from "node:fs/promises";
 import { parse, type ScalarTag, type CollectionTag, type YAMLMap, type YAMLSeq } from "yaml";
 
 export interface Template {
@@ -64,10 +63,6 @@ export function parseTemplate(text: string): Template {
   return parse(text, { customTags: CFN_TAGS }) as Template;
 }
 
-export async function readTemplate(file: string): Promise<Template> {
-  return parseTemplate(await readFile(file, "utf8"));
-}
-
 /** One-line description of each resource, from its Metadata, for the progress display. */
 export function resourceDescriptions(template: Template): Record<string, string> {
   const out: Record<string, string> = {};
@@ -90,7 +85,7 @@ export interface RenderContext {
   readonly resources?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
-export class RenderError extends Error {}
+class RenderError extends Error {}
 
 /** Marks a value removed by AWS::NoValue; dropped from the arrays and objects that hold it. */
 const NO_VALUE = Symbol("AWS::NoValue");

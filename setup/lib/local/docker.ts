@@ -3,7 +3,7 @@
 import { type ContainerRuntimeClient, getContainerRuntimeClient, ImageName } from "testcontainers";
 import { PrerequisiteError } from "../errors.ts";
 
-export const DOCKER_MISSING_HINT =
+const DOCKER_MISSING_HINT =
   "Install Docker and start it (Debian: `apt-get install docker.io` then `dockerd &`; elsewhere Docker Desktop or Docker Engine), or run `bash .ci/provision` as root.";
 
 /** Label put on every container the project starts, so leftovers can be found and removed. */
@@ -30,7 +30,7 @@ export async function connectDocker(): Promise<ContainerRuntimeClient> {
   }
 }
 
-export async function imageExists(client: ContainerRuntimeClient, image: string): Promise<boolean> {
+async function imageExists(client: ContainerRuntimeClient, image: string): Promise<boolean> {
   return client.image.exists(ImageName.fromString(image));
 }
 

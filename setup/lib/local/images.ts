@@ -14,7 +14,7 @@ import { LabError, PrerequisiteError, StepError } from "../errors.ts";
 export type ImageRole = keyof Images;
 
 /** Bumped whenever a recipe below changes, so older local builds are rebuilt. */
-export const RECIPE_VERSION = "1";
+const RECIPE_VERSION = "1";
 const RECIPE_LABEL = "aws-cicd-lab.recipe";
 
 const ENV_VARIABLE: Record<ImageRole, string> = { moto: "LAB_MOTO_IMAGE", node: "LAB_NODE_IMAGE" };

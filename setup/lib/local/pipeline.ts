@@ -37,10 +37,8 @@ export interface LocalPipelineInput {
 
 export interface LocalRelease {
   readonly version: string;
-  readonly imageUri: string;
   /** The app's URL: the container standing in for the service, on 127.0.0.1. */
   readonly url: string;
-  readonly serviceStack: Readonly<Record<string, string>>;
   /** When a running app was replaced: how long its URL did not answer. */
   readonly downtimeMs?: number;
 }
@@ -127,9 +125,7 @@ export async function runLocalPipeline(input: LocalPipelineInput): Promise<Local
     stage("Run", "done", app.reused ? `already running at ${app.url}` : `running at ${app.url}`);
     return {
       version,
-      imageUri,
       url: app.url,
-      serviceStack: deployed.outputs,
       ...(app.downtimeMs !== undefined ? { downtimeMs: app.downtimeMs } : {}),
     };
   } finally {

@@ -4,10 +4,11 @@
 import { Wait } from "testcontainers";
 import { type RunningContainer, startContainer } from "./containers.ts";
 import { connectDocker, removeContainers } from "./docker.ts";
-import { startEmulator } from "./emulator.ts";
+import { probe } from "../probe.ts";
+import type { MotoContainer } from "./emulator.ts";
 
-export const REHEARSAL_LABEL = "aws-cicd-lab.rehearsal";
-export const ROLE_LABEL = "aws-cicd-lab.role";
+const REHEARSAL_LABEL = "aws-cicd-lab.rehearsal";
+const ROLE_LABEL = "aws-cicd-lab.role";
 
 export type RehearsalRole = "emulator" | "app";
 
@@ -40,24 +41,21 @@ export async function findRehearsal(prefix: string): Promise<RehearsalContainer[
   });
 }
 
-async function answers(url: string, path: string): Promise<boolean> {
-  return fetch(`${url}${path}`, { signal: AbortSignal.timeout(3_000) }).then(
-    (r) => r.ok,
-    () => false,
-  );
-}
+const answers = async (url: string, path: string) => (await probe(`${url}${path}`, { timeoutMs: 3_000 })).ok;
 
-/** The rehearsal's emulator: the running one for this prefix if it answers, else a new one. */
-export async function ensureEmulator(prefix: string, image: string): Promise<{ endpoint: string; reused: boolean }> {
+/** The rehearsal's emulator: the running one for this prefix if it answers, else a new one from `moto`. */
+export async function ensureEmulator(
+  prefix: string,
+  moto: MotoContainer,
+): Promise<{ endpoint: string; reused: boolean }> {
   const existing = (await findRehearsal(prefix)).filter((c) => c.role === "emulator");
   const live = existing.find((c) => c.running && c.url);
   if (live?.url && (await answers(live.url, "/moto-api/"))) return { endpoint: live.url, reused: true };
   await removeContainers(existing.map((c) => c.id));
-  const emulator = await startEmulator({
-    image,
-    runId: rehearsalRunId(prefix),
-    labels: { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "emulator" },
-  });
+  const emulator = await moto
+    .withRunId(rehearsalRunId(prefix))
+    .withLabels({ [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "emulator" })
+    .start();
   return { endpoint: emulator.endpoint, reused: false };
 }
 

@@ -112,3 +112,25 @@ export function createNarrator(options: NarratorOptions): Narrator {
     },
   };
 }
+
+/**
+ * Runs `work` under a spinner (as zx's `spinner()` does): it succeeds with
+ * `done(result)` (or the label), fails with `failed` (or "<label>: failed")
+ * and the error goes on to the caller.
+ */
+export async function withSpinner<T>(
+  ui: Narrator,
+  label: string,
+  work: (spinner: Spinner) => Promise<T>,
+  text: { readonly done?: (result: T) => string; readonly failed?: string } = {},
+): Promise<T> {
+  const spinner = ui.spin(label);
+  try {
+    const result = await work(spinner);
+    spinner.succeed(text.done ? text.done(result) : label);
+    return result;
+  } catch (error) {
+    spinner.fail(text.failed ?? `${label}: failed`);
+    throw error;
+  }
+}

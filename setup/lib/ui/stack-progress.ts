@@ -1,117 +1,38 @@
-// Turns CloudFormation stack events into progress: which resources are done,
-// what is happening now, and why something failed. Pure: it takes the events
-// as DescribeStackEvents returns them (newest first, paged) and keeps state.
-import type { StackEvent } from "@aws-sdk/client-cloudformation";
-
-export interface ResourceLine {
-  readonly logicalId: string;
-  readonly description: string;
-  readonly status: string;
-  readonly reason?: string;
-  readonly at: Date;
-}
-
-/** The reason CloudFormation gives to resources it stopped because another one failed. */
-const CANCELLED = /cancelled|canceled/i;
-
-export class StackProgress {
-  readonly stackName: string;
-  private readonly descriptions: Readonly<Record<string, string>>;
-  private readonly since: Date;
-  private readonly seen = new Set<string>();
-  private readonly latest = new Map<string, ResourceLine>();
-  private total: number;
-  private stackStatus = "";
-  private firstFailure: ResourceLine | undefined;
-
-  /**
-   * @param descriptions resource id → one-line description (template Metadata)
-   * @param total resources this operation touches (from the change set)
-   * @param since only events at or after this time belong to this operation
-   */
-  constructor(stackName: string, descriptions: Readonly<Record<string, string>>, total: number, since: Date) {
-    this.stackName = stackName;
-    this.descriptions = descriptions;
-    this.total = total;
-    this.since = since;
-  }
-
-  /** When this operation started: older events belong to earlier ones. */
-  get startedAt(): Date {
-    return this.since;
-  }
-
-  /** Whether an event was already taken in (paging stops there). */
-  hasSeen(eventId: string): boolean {
-    return this.seen.has(eventId);
-  }
-
-  /** Takes a page of events (newest first) and returns the new ones, oldest first. */
-  ingest(events: readonly StackEvent[]): ResourceLine[] {
-    const fresh: ResourceLine[] = [];
-    for (const e of [...events].reverse()) {
-      if (!e.EventId || this.seen.has(e.EventId)) continue;
-      if (e.Timestamp && e.Timestamp < this.since) continue;
-      this.seen.add(e.EventId);
-      const logicalId = e.LogicalResourceId ?? "";
-      const line: ResourceLine = {
-        logicalId,
-        description: this.descriptions[logicalId] ?? (logicalId === this.stackName ? "the stack" : logicalId),
-        status: e.ResourceStatus ?? "",
-        ...(e.ResourceStatusReason ? { reason: e.ResourceStatusReason } : {}),
-        at: e.Timestamp ?? new Date(),
-      };
-      if (e.ResourceType === "AWS::CloudFormation::Stack" && logicalId === this.stackName) {
-        this.stackStatus = line.status;
-      } else {
-        this.latest.set(logicalId, line);
-        if (!this.firstFailure && line.status.endsWith("_FAILED") && line.reason && !CANCELLED.test(line.reason)) {
-          this.firstFailure = line;
-        }
-      }
-      fresh.push(line);
-    }
-    this.total = Math.max(this.total, this.latest.size);
-    return fresh;
-  }
-
-  /** Resources that reached a final state in this operation. */
-  get completed(): number {
-    return [...this.latest.values()].filter((l) => /_COMPLETE$/.test(l.status) && !/ROLLBACK/.test(l.status)).length;
-  }
-
-  get resourceCount(): number {
-    return this.total;
-  }
-
-  get status(): string {
-    return this.stackStatus;
-  }
-
-  /** The resource being worked on most recently, if any is in progress. */
-  get current(): ResourceLine | undefined {
-    return [...this.latest.values()].filter((l) => l.status.endsWith("_IN_PROGRESS")).sort((a, b) => +b.at - +a.at)[0];
-  }
-
-  /** The first resource that failed for a reason of its own (not cancelled because of another). */
-  get failure(): ResourceLine | undefined {
-    return this.firstFailure;
-  }
-
-  /** One line: "pipeline 12/20 · 1m 05s · BuildProject: CodeBuild project that …". */
-  summary(now: Date = new Date(), startedAt: Date = this.since): string {
-    const seconds = Math.max(0, Math.round((+now - +startedAt) / 1000));
-    const elapsed =
-      seconds >= 60 ? `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, "0")}s` : `${seconds}s`;
-    const doing = this.current;
-    const what = doing ? ` · ${doing.description}` : this.stackStatus ? ` · ${this.stackStatus}` : "";
-    return `${this.stackName} ${this.completed}/${this.total} · ${elapsed}${what}`;
-  }
-}
+// The stack progress display: one summary line, and on a terminal one line
+// per resource under it (as AWS Copilot's stack renderer does); elsewhere
+// every event as its own plain line.
+import type { DeployOptions } from "../aws/stacks.ts";
+import type { ResourceLine, StackProgress } from "../aws/stack-events.ts";
 
 /** A plain line for one event, for logs and terminals without cursor control. */
 export function eventLine(line: ResourceLine): string {
   const mark = line.status.endsWith("_FAILED") ? "✗" : line.status.endsWith("_COMPLETE") ? "✓" : "…";
   const reason = line.reason && line.status.endsWith("_FAILED") ? ` — ${line.reason}` : "";
   return `${mark} ${line.description} (${line.status})${reason}`;
+}
+
+/** A resource's line in the live display: mark, description, status and, when done or failed, the time it took. */
+function resourceLine(line: ResourceLine): string {
+  return `  ${eventLine(line)}`;
+}
+
+/**
+ * DeployOptions.onProgress for a spinner: on a terminal the spinner shows the
+ * summary and one line per resource (failures also stay on screen as lines);
+ * without one, every event is printed as a line and the summary updates.
+ */
+export function deployProgress(
+  tty: boolean,
+  onLine: (text: string) => void,
+  log: (text: string) => void,
+): NonNullable<DeployOptions["onProgress"]> {
+  return (progress: StackProgress, fresh: readonly ResourceLine[]) => {
+    if (tty) {
+      onLine([progress.summary(), ...progress.resources.map(resourceLine)].join("\n"));
+      for (const line of fresh) if (line.status.endsWith("_FAILED")) log(eventLine(line));
+    } else {
+      onLine(progress.summary());
+      for (const line of fresh) log(eventLine(line));
+    }
+  };
 }

@@ -1,0 +1,39 @@
+// What users saw during a release: requests to the app's URL, one after the
+// other with a short pause, counted until stopped. The same counter on both
+// targets; a failure is anything but 200 (or no answer within 5 s).
+import { probe } from "./probe.ts";
+
+export interface Traffic {
+  readonly total: number;
+  readonly failed: number;
+  /** The slowest answer, in ms. */
+  readonly slowestMs: number;
+}
+
+export function watchTraffic(url: string, pauseMs = 200): { stop(): Promise<Traffic> } {
+  let total = 0;
+  let failed = 0;
+  let slowestMs = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const answer = await probe(url);
+      total += 1;
+      if (answer.status !== 200) failed += 1;
+      slowestMs = Math.max(slowestMs, answer.ms);
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { total, failed, slowestMs: Math.round(slowestMs) };
+    },
+  };
+}
+
+/** "N requests to URL during the release, F failed (slowest S ms)". */
+export function trafficLine(url: string, seen: Traffic): string {
+  return `${seen.total} requests to ${url} during the release, ${seen.failed} failed (slowest ${seen.slowestMs} ms)`;
+}

@@ -1,0 +1,223 @@
+// The real account: credentials from the standard chain, change-set deploys
+// with live progress, the pipeline doing the releases, and a teardown that
+// stops the pipeline first and proves nothing tagged is left.
+import { checkAccount, ECS_SERVICE_LINKED_ROLE, ensureEcsServiceLinkedRole } from "../lib/aws/account-preflight.ts";
+import { awsClients } from "../lib/aws/clients.ts";
+import {
+  deleteReportGroups,
+  deleteRepository,
+  deleteTaskDefinitions,
+  purgeSecrets,
+  stopPipeline,
+} from "../lib/aws/cleanup.ts";
+import { leftovers } from "../lib/aws/leftovers.ts";
+import {
+  codeCommitRepositoryName,
+  ecrRepositoryName,
+  pipelineName,
+  reportGroupNames,
+  stackName,
+  taskFamily,
+  triggerRuleName,
+} from "../lib/aws/naming.ts";
+import { bucketOwnership, codeCommitOwnership, ecrOwnership, refuseForeignStacks } from "../lib/aws/ownership.ts";
+import { releaseRevision } from "../lib/aws/pipeline-watch.ts";
+import { checkRegion, whoAmI } from "../lib/aws/preflight.ts";
+import { describeStack, outputsOf } from "../lib/aws/stacks.ts";
+import type { Config } from "../lib/config.ts";
+import { ConfigError, StepError } from "../lib/errors.ts";
+import { withSpinner } from "../lib/ui/narrator.ts";
+import { deployProgress } from "../lib/ui/stack-progress.ts";
+import type { Target } from "./target.ts";
+
+export function awsTarget(config: Config): Target {
+  const { prefix } = config;
+  const region = config.aws.region;
+  const flags = `--region ${region}`;
+  return {
+    kind: "aws",
+    label: `AWS ${region}`,
+    flags,
+
+    async open() {
+      const identity = await whoAmI(awsClients(config.aws).sts, region, config.aws.profile);
+      await refuseForeignStacks(awsClients(config.aws).cfn, prefix);
+      return { config, accountId: identity.accountId };
+    },
+
+    refuseUnconfirmed() {
+      checkRegion(region);
+      if (!config.yes && !config.interactive) {
+        throw new ConfigError(
+          "On AWS this creates resources that cost money, and there is no terminal to ask for confirmation on.",
+          "Run it at a terminal to be asked, or add --yes to confirm in advance.",
+        );
+      }
+    },
+
+    introduce(ui, session) {
+      ui.info(`Account ${session.accountId}, region ${region}, prefix "${prefix}".`);
+      ui.info(
+        "This creates four CloudFormation stacks, an ECR repository and a CodeCommit repository (or source.zip),",
+      );
+      ui.info("and runs 2 small Fargate tasks and a load balancer: about USD 0.08 per hour until bin/teardown");
+      ui.info("(us-east-1 prices), plus about USD 0.05 of CodeBuild and CodePipeline time per release.");
+    },
+
+    /**
+     * The fresh-account preflight, shown with the confirmation; then, once
+     * confirmed, the one thing it may create: ECS's service-linked role.
+     */
+    async approve(ctx, ask) {
+      const preflight = await withSpinner(
+        ctx.ui,
+        "checking the account: service-linked role, CodeBuild quota, VPCs, public IPv4",
+        () => checkAccount(ctx.aws, region),
+        { done: () => "account checked", failed: "the account cannot hold this run yet" },
+      );
+      for (const line of preflight.lines) ctx.ui.info(`  ${line}`);
+      for (const warning of preflight.warnings) ctx.ui.warn(warning);
+      if (config.interactive && !(await ask("Create these resources?"))) return false;
+      if (preflight.ecsServiceLinkedRole === "missing") {
+        const made = await ensureEcsServiceLinkedRole(ctx.aws.iam);
+        ctx.ui.ok(
+          `ECS service-linked role ${ECS_SERVICE_LINKED_ROLE} ${made === "created" ? "created" : "already exists"}`,
+        );
+      }
+      return true;
+    },
+
+    deployOptions(onLine, log) {
+      return {
+        pollSeconds: 5,
+        maxWaitSeconds: 1800,
+        method: "change-set",
+        onNotice: log,
+        onProgress: deployProgress(config.tty, onLine, log),
+      };
+    },
+
+    triesCodeCommit: config.source !== "s3",
+    notes: {
+      loadBalancer: (url) => `app URL: ${url}  (answers "no version deployed yet" until step 04)`,
+    },
+
+    async release(ctx, { source, loadBalancerUrl }) {
+      const name = pipelineName(prefix);
+      await withSpinner(
+        ctx.ui,
+        `waiting for the run of ${name} that builds ${source.revision.slice(0, 12)}`,
+        (spinner) =>
+          releaseRevision(ctx.aws, name, source, {
+            maxWaitSeconds: 1800,
+            signal: ctx.signal,
+            onRestart: (old, status, fresh) =>
+              spinner.log(
+                `run ${old.slice(0, 8)} for this revision had ${status.toLowerCase()}: started run ${fresh.slice(0, 8)}`,
+              ),
+            onStages: (id, stages) =>
+              spinner.update(`${name} ${id.slice(0, 8)}: ${stages.map((s) => `${s.name} ${s.status}`).join(" → ")}`),
+          }),
+        { done: (id) => `${name}: run ${id.slice(0, 8)} succeeded`, failed: `${name}: the run did not succeed` },
+      );
+      if (!loadBalancerUrl)
+        throw new StepError(
+          "The environment's load balancer URL is not known.",
+          `Run \`bin/lesson 03 ${flags}\`, then the same command again.`,
+        );
+      return { url: loadBalancerUrl, version: source.version, notes: [] };
+    },
+
+    appUrl(_ctx, loadBalancerUrl) {
+      return Promise.resolve(loadBalancerUrl);
+    },
+    healthWaitSeconds: 600,
+
+    finishRun() {
+      return Promise.resolve();
+    },
+
+    async approveTeardown(ui, session, ask) {
+      ui.info(`Account ${session.accountId}, region ${region}, prefix "${prefix}".`);
+      return !config.interactive || ask("Delete everything with this prefix?");
+    },
+
+    teardown(ctx) {
+      const { aws, ui } = ctx;
+      const repository = ecrRepositoryName(prefix);
+      const codeCommit = codeCommitRepositoryName(prefix);
+      return {
+        plan: () =>
+          Promise.resolve([
+            `CodeCommit repository ${codeCommit} (if any)`,
+            `images in ECR repository ${repository}`,
+            `inactive task definitions of ${taskFamily(prefix)}, report groups ${reportGroupNames(prefix).join(", ")}`,
+          ]),
+        async ownedResources() {
+          const bucket = outputsOf(await describeStack(aws.cfn, stackName(prefix, "bucket"))).BucketName;
+          return [
+            { what: `ECR repository ${repository}`, ownership: await ecrOwnership(aws.ecr, repository, prefix) },
+            ...(bucket ? [{ what: `bucket ${bucket}`, ownership: await bucketOwnership(aws.s3, bucket, prefix) }] : []),
+            {
+              what: `CodeCommit repository ${codeCommit}`,
+              ownership: await codeCommitOwnership(aws.cc, codeCommit, prefix),
+            },
+          ];
+        },
+        async stopReleases() {
+          const outputs = outputsOf(await describeStack(aws.cfn, stackName(prefix, "pipeline")));
+          const stopped = await stopPipeline(
+            aws,
+            outputs.PipelineName ?? pipelineName(prefix),
+            outputs.TriggerRuleName ?? triggerRuleName(prefix),
+          );
+          return `pipeline stopped: ${stopped.triggerDisabled ? "trigger disabled" : "no trigger"}, ${stopped.abandoned.length} running execution(s) abandoned`;
+        },
+        async afterService() {
+          const removed: string[] = [];
+          const purged = await purgeSecrets(aws.secrets, prefix);
+          if (purged.length > 0) removed.push(`secret(s) ${purged.join(", ")}`);
+          // Deregistered revisions stay INACTIVE and tagged until deleted.
+          const revisions = await deleteTaskDefinitions(aws.ecs, taskFamily(prefix));
+          if (revisions > 0) removed.push(`${revisions} inactive task definition revision(s)`);
+          return removed;
+        },
+        beforeEnvironment: () => Promise.resolve(),
+        async afterPipeline() {
+          const removed: string[] = [];
+          // The builds' report groups are CodeBuild's, not the pipeline stack's.
+          const groups = await deleteReportGroups(aws.cb, reportGroupNames(prefix));
+          if (groups.length > 0) removed.push(`report group(s) ${groups.join(", ")}`);
+          await withSpinner(
+            ui,
+            `deleting CodeCommit repository ${codeCommit}`,
+            () => deleteRepository(aws.cc, codeCommit),
+            {
+              done: (deleted) =>
+                deleted ? `CodeCommit repository ${codeCommit} deleted` : `CodeCommit repository ${codeCommit}: none`,
+            },
+          ).then((deleted) => {
+            if (deleted) removed.push(`CodeCommit repository ${codeCommit}`);
+          });
+          return removed;
+        },
+        afterBucket: () => Promise.resolve(),
+        async leftovers(wait) {
+          const found = await withSpinner(
+            ui,
+            "checking that nothing tagged with the prefix is left",
+            () => leftovers(aws, prefix, region, { signal: ctx.signal, ...wait }),
+            {
+              done: (f) =>
+                f.length === 0
+                  ? "nothing tagged with the prefix is left"
+                  : `${f.length} tagged resource(s) still exist`,
+            },
+          );
+          return found.map((l) => `${l.arn}\n      remove it: ${l.remove}`);
+        },
+        finish: () => Promise.resolve({ removed: [], left: [] }),
+      };
+    },
+  };
+}

@@ -1,0 +1,202 @@
+// The local rehearsal: the emulator (moto in a container, reused by prefix)
+// holds the stacks; what it cannot run, the local stand-ins do on the Docker
+// engine (see setup/lib/local/emulator-gaps.ts); teardown removes the
+// containers too, and by default the emulator itself.
+import { ecrRepositoryName, SOURCE_KEY, stackName } from "../lib/aws/naming.ts";
+import type { DeployOptions } from "../lib/aws/stacks.ts";
+import { bucketOwnership, ecrOwnership, refuseForeignStacks } from "../lib/aws/ownership.ts";
+import { awsClients } from "../lib/aws/clients.ts";
+import { describeStack, outputsOf } from "../lib/aws/stacks.ts";
+import { type Config, readAwsSettings } from "../lib/config.ts";
+import { PrerequisiteError } from "../lib/errors.ts";
+import { deleteBucketLeftBehind, releaseVpcForDelete } from "../lib/local/emulator-gaps.ts";
+import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/docker.ts";
+import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
+import { runLocalPipeline } from "../lib/local/pipeline.ts";
+import { ensureEmulator, findRehearsal } from "../lib/local/rehearsal.ts";
+import { probe } from "../lib/probe.ts";
+import { withSpinner } from "../lib/ui/narrator.ts";
+import { deployProgress } from "../lib/ui/stack-progress.ts";
+import type { Session, Target } from "./target.ts";
+
+function withEndpoint(config: Config, endpoint: string): Config {
+  return Object.freeze({
+    ...config,
+    aws: readAwsSettings({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: config.aws.region }),
+  });
+}
+
+export function localTarget(config: Config): Target {
+  const { prefix } = config;
+  const session = async (endpoint: string, notice?: string): Promise<Session> => {
+    const connected = withEndpoint(config, endpoint);
+    await refuseForeignStacks(awsClients(connected.aws).cfn, prefix);
+    return { config: connected, accountId: EMULATOR_ACCOUNT_ID, ...(notice ? { notice } : {}) };
+  };
+  // An emulator the person started and named with AWS_ENDPOINT_URL is theirs: never removed.
+  const external = config.aws.endpoint !== undefined;
+  const deployOptions = (onLine: (text: string) => void, log: (text: string) => void): DeployOptions => ({
+    pollSeconds: 1,
+    maxWaitSeconds: 120,
+    // The emulator records no outputs or exports for change sets (see setup/lib/aws/stacks.ts).
+    method: "direct",
+    onNotice: log,
+    onProgress: deployProgress(config.tty, onLine, log),
+  });
+
+  return {
+    kind: "local",
+    label: "local rehearsal",
+    flags: "--target local",
+
+    async open({ start }) {
+      const docker = await connectDocker();
+      await useRyukIfAvailable(docker, process.env);
+      if (config.aws.endpoint !== undefined) {
+        if (!(await probe(config.aws.endpoint)).status) {
+          throw new PrerequisiteError(
+            `The emulator at ${config.aws.endpoint} (AWS_ENDPOINT_URL) does not answer.`,
+            "Start it, or unset AWS_ENDPOINT_URL and let the rehearsal start its own.",
+          );
+        }
+        return session(config.aws.endpoint);
+      }
+      if (!start) {
+        const running = (await findRehearsal(prefix)).find((c) => c.role === "emulator" && c.running && c.url);
+        return running?.url ? session(running.url) : undefined;
+      }
+      await requireImage(docker, config.images.moto, "LAB_MOTO_IMAGE");
+      await requireImage(docker, config.images.node, "LAB_NODE_IMAGE");
+      const emulator = await ensureEmulator(prefix, new MotoContainer(config.images.moto));
+      return session(
+        emulator.endpoint,
+        emulator.reused ? "Found this prefix's emulator still running: carrying on with it." : undefined,
+      );
+    },
+
+    refuseUnconfirmed() {
+      // Nothing here costs anything.
+    },
+
+    introduce(ui) {
+      ui.info(`Local rehearsal, prefix "${prefix}": free, nothing leaves this machine.`);
+      ui.info("Emulated: AWS itself (moto in a container). Done locally instead: running the pipeline (test and");
+      ui.info(
+        "build on your Docker engine), and the Fargate service and load balancer (one app container on 127.0.0.1).",
+      );
+    },
+
+    approve: () => Promise.resolve(true),
+
+    deployOptions,
+
+    triesCodeCommit: false,
+    notes: {
+      source: `The emulator cannot store commits, so the rehearsal uses the S3 source: ${SOURCE_KEY}.`,
+      stacks:
+        "The emulator stores both stacks but runs neither the pipeline nor the load balancer; step 04 does their work locally.",
+      release: "Locally, the pipeline's stages run on your Docker engine, in the same order and with the same checks.",
+      loadBalancer: (url) => `load balancer URL (emulated, not reachable): ${url}`,
+    },
+
+    async release(ctx, { source, bucket }) {
+      const release = await withSpinner(
+        ctx.ui,
+        "Source",
+        (spinner) =>
+          runLocalPipeline({
+            prefix,
+            region: ctx.config.aws.region,
+            accountId: EMULATOR_ACCOUNT_ID,
+            bucket,
+            key: source.location,
+            nodeImage: config.images.node,
+            clients: { cfn: ctx.aws.cfn, s3: ctx.aws.s3, ecr: ctx.aws.ecr },
+            deployOptions: deployOptions(
+              (t) => spinner.update(`Deploy: ${t}`),
+              (t) => spinner.log(t),
+            ),
+            signal: ctx.signal,
+            onStage: (stage, state, detail) =>
+              state === "started" ? spinner.update(`${stage}: ${detail}`) : spinner.log(`✓ ${stage}: ${detail}`),
+          }),
+        { done: (r) => `released ${r.version} locally`, failed: "the local release did not finish" },
+      );
+      const notes =
+        release.downtimeMs === undefined
+          ? []
+          : [
+              `The app at ${release.url} did not answer for ${(release.downtimeMs / 1000).toFixed(2)} s while its container was replaced: locally there is one container and no load balancer to roll over to. On AWS, the rolling deploy behind the load balancer avoids this.`,
+            ];
+      return { url: release.url, version: release.version, notes };
+    },
+
+    async appUrl() {
+      return (await findRehearsal(prefix)).find((c) => c.role === "app" && c.running)?.url;
+    },
+    healthWaitSeconds: 60,
+
+    async finishRun(ctx, teardown) {
+      if (config.keep) {
+        ctx.ui.info(`The rehearsal is still running. Remove it with: bin/teardown --prefix ${prefix} --target local`);
+        return;
+      }
+      ctx.ui.heading("", "Tear down the rehearsal");
+      ctx.ui.explain(
+        "A rehearsal leaves nothing behind: the stacks, the app container and the emulator are removed.\nRun with --keep to look around first.",
+      );
+      const started = performance.now();
+      await teardown();
+      ctx.ui.ok(`rehearsal removed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    },
+
+    // A rehearsal costs nothing and is rebuilt in seconds: removed without a question.
+    approveTeardown: () => Promise.resolve(true),
+
+    teardown(ctx) {
+      const { aws } = ctx;
+      const repository = ecrRepositoryName(prefix);
+      const apps = async () => (await findRehearsal(prefix)).filter((c) => c.role === "app");
+      return {
+        async plan() {
+          return (await findRehearsal(prefix)).map((c) => `container ${c.id.slice(0, 12)} (${c.role}, ${c.image})`);
+        },
+        async ownedResources() {
+          const bucket = outputsOf(await describeStack(aws.cfn, stackName(prefix, "bucket"))).BucketName;
+          return [
+            { what: `ECR repository ${repository}`, ownership: await ecrOwnership(aws.ecr, repository, prefix) },
+            ...(bucket ? [{ what: `bucket ${bucket}`, ownership: await bucketOwnership(aws.s3, bucket, prefix) }] : []),
+          ];
+        },
+        stopReleases: () => Promise.resolve(undefined),
+        async afterService() {
+          const running = await apps();
+          if (running.length === 0) return [];
+          await removeContainers(running.map((c) => c.id));
+          return [`${running.length} app container(s)`];
+        },
+        async beforeEnvironment(vpcId) {
+          // The emulator cannot delete a VPC's gateway and route tables itself (see emulator-gaps.ts).
+          if (vpcId) await releaseVpcForDelete(aws.ec2, vpcId).catch(() => []);
+        },
+        afterPipeline: () => Promise.resolve([]),
+        async afterBucket(bucket) {
+          // The emulator reports the stack deleted but keeps the empty bucket (see emulator-gaps.ts).
+          if (bucket) await deleteBucketLeftBehind(aws.s3, bucket);
+        },
+        async leftovers() {
+          return (await apps()).map((c) => `app container ${c.id.slice(0, 12)}`);
+        },
+        async finish(removeEmulator) {
+          if (!removeEmulator || external) return { removed: [], left: [] };
+          const emulators = (await findRehearsal(prefix)).filter((c) => c.role === "emulator");
+          await removeContainers(emulators.map((c) => c.id));
+          return {
+            removed: emulators.length > 0 ? ["the emulator container (and everything in it)"] : [],
+            left: (await findRehearsal(prefix)).map((c) => `container ${c.id.slice(0, 12)}`),
+          };
+        },
+      };
+    },
+  };
+}
