@@ -26,4 +26,4 @@ COPY code ./code
 ENV LAB_DEMO_IMAGE=1 \
     NODE_ENV=production
 USER lab
-ENTRYPOINT ["node", "--experimental-strip-types", "bin/demo"]
+ENTRYPOINT ["node", "bin/demo"]

@@ -18,6 +18,15 @@ export default tseslint.config(
     },
   },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
+  // bin/ entry points: plain JavaScript (extensionless launchers, and launch.js, which tsc checks).
+  {
+    ...tseslint.configs.disableTypeChecked,
+    files: ["bin/run", "bin/teardown", "bin/lesson", "bin/demo", "bin/doctor", "bin/images", "bin/launch.js"],
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: "readonly", URL: "readonly" },
+    },
+  },
   { files: ["bench/*.mjs"], languageOptions: { globals: { process: "readonly", Buffer: "readonly" } } },
   prettier,
 );

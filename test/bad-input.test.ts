@@ -32,13 +32,32 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
 }
 
 function bin(name: "run" | "teardown" | "lesson", args: string[], env: NodeJS.ProcessEnv = cleanEnv()) {
-  const r = spawnSync(process.execPath, ["--experimental-strip-types", join(root, "bin", name), ...args], {
+  const r = spawnSync(process.execPath, [join(root, "bin", name), ...args], {
     env,
     encoding: "utf8",
     timeout: 60_000,
   });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
+
+describe("a Node without TypeScript type stripping (older than 22.18)", () => {
+  // This Node with type stripping turned off stands in for an old one: the launcher must not need it.
+  it.each(["run", "teardown", "lesson", "demo", "doctor", "images"])(
+    "bin/%s says in one sentence what it needs and how to get it, exit 2",
+    (name) => {
+      const r = spawnSync(process.execPath, ["--no-experimental-strip-types", join(root, "bin", name), "--help"], {
+        env: cleanEnv(),
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(r.status).toBe(2);
+      const lines = r.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^aws-cicd-lab needs Node\.js 22\.18 or newer .*bash \.ci\/provision && source \.ci\/env/);
+      expect(r.stdout).toBe("");
+    },
+  );
+});
 
 describe("billable work on AWS without a confirmation", () => {
   // No terminal and no --yes: refused before any credentials are looked for.
@@ -139,12 +158,7 @@ describe.skipIf(!canHideDocker)("local target without Docker (needs root and uns
   it("exit 2, says what to install", () => {
     const r = spawnSync(
       "unshare",
-      [
-        "--mount",
-        "sh",
-        "-c",
-        `mount -t tmpfs tmpfs /run && exec "${process.execPath}" --experimental-strip-types bin/run`,
-      ],
+      ["--mount", "sh", "-c", `mount -t tmpfs tmpfs /run && exec "${process.execPath}" bin/run`],
       { cwd: root, env: cleanEnv(), encoding: "utf8", timeout: 60_000 },
     );
     expect(r.status).toBe(2);
@@ -155,14 +169,10 @@ describe.skipIf(!canHideDocker)("local target without Docker (needs root and uns
 describe("Ctrl-C", () => {
   it("mid-step stops with exit 130 and says a re-run carries on; the re-run and teardown then finish", async () => {
     const env = cleanEnv({ LAB_MOTO_IMAGE: process.env.LAB_MOTO_IMAGE, LAB_NODE_IMAGE: process.env.LAB_NODE_IMAGE });
-    const child = spawn(
-      process.execPath,
-      ["--experimental-strip-types", join(root, "bin", "run"), "--prefix", "lab-sigint", "--keep"],
-      {
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const child = spawn(process.execPath, [join(root, "bin", "run"), "--prefix", "lab-sigint", "--keep"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     const sent = new Promise<void>((resolve) => {
       const onData = (chunk: Buffer) => {

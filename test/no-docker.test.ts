@@ -25,7 +25,7 @@ function withoutDocker(command: string): { status: number | null; output: string
 
 describe.skipIf(!canHideDocker)("without a Docker engine (needs root and unshare)", () => {
   it("bin/doctor says what to install in one sentence, with no stack trace, and exits 2", () => {
-    const { status, output } = withoutDocker("node --experimental-strip-types bin/doctor");
+    const { status, output } = withoutDocker("node bin/doctor");
 
     expect(status).toBe(2);
     const lines = output.trim().split("\n");
