@@ -19,6 +19,11 @@ import { withSpinner } from "../lib/ui/narrator.ts";
 import { deployProgress } from "../lib/ui/stack-progress.ts";
 import type { Session, Target } from "./target.ts";
 
+/** What the demo image says when started with neither a region nor a Docker engine. */
+const DEMO_IMAGE_HELP = `This image needs a region (to build in your AWS account) or the Docker socket (to rehearse locally, free):
+  AWS:   docker run -it -e REGION=eu-west-1 -e AWS_PROFILE -v ~/.aws:/home/lab/.aws:ro demo
+  local: docker run -it --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" demo`;
+
 function withEndpoint(config: Config, endpoint: string): Config {
   return Object.freeze({
     ...config,
@@ -50,7 +55,12 @@ export function localTarget(config: Config): Target {
     flags: "--target local",
 
     async open({ start }) {
-      const docker = await connectDocker();
+      const docker = await connectDocker().catch((error: unknown) => {
+        // In the demo image, no engine means the person started it without the socket: say how to start it.
+        if (config.inDemoImage && error instanceof PrerequisiteError)
+          throw new PrerequisiteError(DEMO_IMAGE_HELP, "", error);
+        throw error;
+      });
       await useRyukIfAvailable(docker, process.env);
       if (config.aws.endpoint !== undefined) {
         if (!(await probe(config.aws.endpoint)).status) {
