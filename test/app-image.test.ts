@@ -1,7 +1,7 @@
 // The app's image, built the way CodeBuild builds it (checks stage, then the
 // image) and run as a container published on 127.0.0.1.
 //
-// The image is built with the docker CLI rather than testcontainers' own
+// The image is built through the Docker engine API (setup/lib/local/app-image.ts), not testcontainers' own
 // Dockerfile builder: that builder cannot use the host's network (npm inside
 // the build needs it to reach the registry here) and reports a failed build
 // only as "Failed to build image". testcontainers runs the result.

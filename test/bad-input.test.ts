@@ -53,7 +53,9 @@ describe("a Node without TypeScript type stripping (older than 22.18)", () => {
       expect(r.status).toBe(2);
       const lines = r.stderr.trim().split("\n");
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^aws-cicd-lab needs Node\.js 22\.18 or newer .*bash \.ci\/provision && source \.ci\/env/);
+      expect(lines[0]).toMatch(
+        /^aws-cicd-lab needs Node\.js 22\.18 or newer .*bash \.ci\/provision && source \.ci\/env/,
+      );
       expect(r.stdout).toBe("");
     },
   );

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { removeContainers } from "../setup/lib/local/docker.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { STEPS } from "../setup/steps.ts";
 
 const fixture = useEmulator();
 const root = join(import.meta.dirname, "..");
@@ -26,14 +27,8 @@ function shellBlocks(markdown: string): string[] {
 }
 
 describe("the lesson pages", () => {
-  it("are the five lessons, each with commands and a transcript of what to expect", () => {
-    expect(pages).toEqual([
-      "01-bucket-stack.md",
-      "02-seed-repository.md",
-      "03-pipeline-and-environment.md",
-      "04-verify-app.md",
-      "05-ship-a-change.md",
-    ]);
+  it("are the registry's lessons, each with commands and a transcript of what to expect", () => {
+    expect(pages.map((p) => `docs/lessons/${p}`)).toEqual(STEPS.map((s) => s.lessonPage));
     for (const page of pages) {
       const text = readFileSync(join(pagesDir, page), "utf8");
       expect(shellBlocks(text).length, page).toBeGreaterThan(0);

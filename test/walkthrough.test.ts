@@ -2,7 +2,7 @@
 // real Docker engine: run → verify → teardown → nothing left; a re-run after
 // an interruption at each step; teardown twice. The emulator here is this
 // file's own (AWS_ENDPOINT_URL), so the test can look inside it afterwards.
-import { CloudFormationClient, ListStacksCommand } from "@aws-sdk/client-cloudformation";
+import { CloudFormationClient, DescribeStacksCommand, ListStacksCommand } from "@aws-sdk/client-cloudformation";
 import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
@@ -29,7 +29,9 @@ import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
 import { InterruptedError } from "../setup/lib/errors.ts";
 import { removeContainers } from "../setup/lib/local/docker.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { lesson } from "../setup/lesson.ts";
 import { run } from "../setup/run.ts";
+import { STEPS } from "../setup/steps.ts";
 import { runTeardown } from "../setup/teardown.ts";
 
 const fixture = useEmulator();
@@ -49,6 +51,15 @@ async function activeStacks(prefix: string): Promise<string[]> {
   return (StackSummaries ?? [])
     .filter((s) => s.StackName?.startsWith(`${prefix}-`) && s.StackStatus !== "DELETE_COMPLETE")
     .map((s) => `${s.StackName} ${s.StackStatus}`)
+    .sort();
+}
+
+/** Each stack's status and last change time: equal before and after means nothing was deployed. */
+async function stackStates(cfn: CloudFormationClient, prefix: string): Promise<string[]> {
+  const { Stacks } = await cfn.send(new DescribeStacksCommand({}));
+  return (Stacks ?? [])
+    .filter((s) => s.StackName?.startsWith(`${prefix}-`))
+    .map((s) => `${s.StackName} ${s.StackStatus} ${(s.LastUpdatedTime ?? s.CreationTime)?.toISOString()}`)
     .sort();
 }
 
@@ -107,6 +118,16 @@ describe("the local rehearsal", () => {
     expect(app).toHaveLength(1);
     expect((await fetch(`${app[0]?.url}/health`)).status).toBe(200);
 
+    // --from recovers what earlier steps made, read only: nothing redeployed, rebuilt or re-seeded.
+    const cfn = makeClient(CloudFormationClient, fixture.config.aws);
+    const before = await stackStates(cfn, prefix);
+    sink.clear();
+    expect(await run(["--prefix", prefix, "--from", "05", "--keep"], env(), quiet), sink.text()).toBe(0);
+    expect(sink.text()).not.toMatch(/Step 0[1-4]/);
+    expect(sink.text()).toMatch(/Step 05 · Ship a change/);
+    expect(await stackStates(cfn, prefix)).toEqual(before);
+    expect(await images(prefix)).toBe(2);
+
     sink.clear();
     expect(await runTeardown(["--prefix", prefix, "--dry-run"], env(), quiet)).toBe(0);
     expect(sink.text()).toMatch(
@@ -120,7 +141,7 @@ describe("the local rehearsal", () => {
     expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
   }, 300_000);
 
-  it.each(["01", "02", "03", "04", "05"])(
+  it.each(STEPS.map((s) => s.id))(
     "after an interruption at step %s, a re-run completes without duplicates",
     async (step) => {
       const prefix = `lab-int-${step}`;
@@ -165,6 +186,15 @@ describe("the local rehearsal", () => {
     expect(await activeStacks(prefix)).toEqual([`${prefix}-bucket CREATE_COMPLETE`]);
     await deleteStack(cfn, `${prefix}-bucket`, { pollSeconds: 1 });
   }, 120_000);
+
+  it("bin/lesson's list starts nothing when no rehearsal runs for the prefix", async () => {
+    const prefix = "lab-list";
+    usedPrefixes.push(prefix);
+    const own = { ...env(), AWS_ENDPOINT_URL: undefined };
+    expect(await lesson(["--prefix", prefix], own, quiet)).toBe(0);
+    expect(sink.text()).toMatch(/· 01 Artifact bucket +No rehearsal is running for this prefix/);
+    expect(await findRehearsal(prefix)).toEqual([]);
+  });
 
   it("teardown refuses (exit 2) an image repository with the run's name but not its tag, and leaves it", async () => {
     const prefix = "lab-foreign";
