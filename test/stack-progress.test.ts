@@ -6,7 +6,7 @@
 import type { StackEvent } from "@aws-sdk/client-cloudformation";
 import { describe, expect, it } from "vitest";
 import { StackProgress } from "../setup/lib/aws/stack-events.ts";
-import { eventLine } from "../setup/lib/ui/stack-progress.ts";
+import { deployProgress, eventLine } from "../setup/lib/ui/stack-progress.ts";
 
 const STACK = "demo-pipeline";
 const STACK_ID = `arn:aws:cloudformation:eu-west-1:123456789012:stack/${STACK}/7d1e6a50-a8c5-11ef-9b8a-0a1b2c3d4e5f`;
@@ -91,6 +91,38 @@ describe("stack progress on a successful create", () => {
     const lines = p.ingest(events).map(eventLine);
     expect(lines).toContain(`✓ ${descriptions.Repository} (CREATE_COMPLETE)`);
     expect(lines.at(-1)).toBe("✓ the stack (CREATE_COMPLETE)");
+  });
+
+  describe("the live display (deployProgress)", () => {
+    it("on a terminal: the summary with one line per resource under it", () => {
+      const p = new StackProgress(STACK, descriptions, 3, T0);
+      const shown: string[] = [];
+      const logged: string[] = [];
+      deployProgress(
+        true,
+        (t) => shown.push(t),
+        (t) => logged.push(t),
+      )(p, p.ingest(events));
+      const screen = (shown.at(-1) ?? "").split("\n");
+      expect(screen[0]).toMatch(/^demo-pipeline 3\/3 · /);
+      expect(screen.slice(1)).toEqual([
+        `  ✓ ${descriptions.Repository} (CREATE_COMPLETE)`,
+        `  ✓ ${descriptions.TestLogGroup} (CREATE_COMPLETE)`,
+        `  ✓ ${descriptions.TestProject} (CREATE_COMPLETE)`,
+      ]);
+      expect(logged).toEqual([]); // nothing failed, so nothing stays on screen as a line
+    });
+
+    it("without a terminal: every event as its own line", () => {
+      const p = new StackProgress(STACK, descriptions, 3, T0);
+      const logged: string[] = [];
+      deployProgress(
+        false,
+        () => undefined,
+        (t) => logged.push(t),
+      )(p, p.ingest(events));
+      expect(logged).toHaveLength(11);
+    });
   });
 });
 
