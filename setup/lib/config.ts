@@ -139,6 +139,41 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/**
+ * The flag rules of each target: what it needs, what it cannot do, and the
+ * source it ends up with. Everything else a target does differently is in
+ * setup/targets/.
+ */
+const TARGET_FLAGS: Record<
+  Target,
+  (f: { regionKnown: boolean; source: SourceChoice; endpoint?: string | undefined }) => { source: SourceChoice }
+> = {
+  aws({ regionKnown, source, endpoint }) {
+    if (!regionKnown) {
+      throw new ConfigError(
+        "--target aws needs a region.",
+        "Give one with --region eu-west-1 or REGION=eu-west-1 (any region where CodePipeline and Fargate run).",
+      );
+    }
+    if (endpoint !== undefined) {
+      throw new ConfigError(
+        `AWS_ENDPOINT_URL is set (${endpoint}) but the target is AWS.`,
+        "Unset AWS_ENDPOINT_URL for a real account, or use --target local to rehearse against that endpoint.",
+      );
+    }
+    return { source };
+  },
+  local({ source }) {
+    if (source === "codecommit") {
+      throw new ConfigError(
+        "--source codecommit cannot be rehearsed locally: the emulator cannot store commits.",
+        "Leave --source out (the rehearsal uses the S3 source) or use --target aws.",
+      );
+    }
+    return { source: "s3" };
+  },
+};
+
 export interface Terminal {
   readonly stdinIsTTY: boolean;
   readonly stderrIsTTY: boolean;
@@ -167,12 +202,6 @@ export function readConfig(
     throw new ConfigError(`--target ${targetFlag} is not a target.`, "Use --target aws or --target local.");
   }
   const target: Target = targetFlag;
-  if (target === "aws" && !regionGiven && !nonEmpty(env.AWS_REGION) && !nonEmpty(env.AWS_DEFAULT_REGION)) {
-    throw new ConfigError(
-      "--target aws needs a region.",
-      "Give one with --region eu-west-1 or REGION=eu-west-1 (any region where CodePipeline and Fargate run).",
-    );
-  }
 
   const prefix = values.prefix ?? nonEmpty(env.PREFIX) ?? "demo";
   if (!PREFIX_PATTERN.test(prefix)) {
@@ -186,27 +215,17 @@ export function readConfig(
   if (source !== "codecommit" && source !== "s3" && source !== "auto") {
     throw new ConfigError(`--source ${values.source} is not a source.`, "Use --source codecommit, s3 or auto.");
   }
-  if (target === "local" && source === "codecommit") {
-    throw new ConfigError(
-      "--source codecommit cannot be rehearsed locally: the emulator cannot store commits.",
-      "Leave --source out (the rehearsal uses the S3 source) or use --target aws.",
-    );
-  }
 
   const ci = Boolean(nonEmpty(env.CI)) && env.CI !== "false";
   const interactive = terminal.stdinIsTTY && !ci && !values.yes;
   const aws = readAwsSettings(env, values.region);
-  if (target === "aws" && aws.endpoint !== undefined) {
-    throw new ConfigError(
-      `AWS_ENDPOINT_URL is set (${aws.endpoint}) but the target is AWS.`,
-      "Unset AWS_ENDPOINT_URL for a real account, or use --target local to rehearse against that endpoint.",
-    );
-  }
+  const regionKnown = Boolean(regionGiven ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION));
+  const chosen = TARGET_FLAGS[target]({ regionKnown, source, endpoint: aws.endpoint });
 
   return Object.freeze({
     target,
     prefix,
-    source: target === "local" ? "s3" : source,
+    source: chosen.source,
     aws,
     images: readImages(env),
     interactive,
