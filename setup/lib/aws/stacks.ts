@@ -299,7 +299,7 @@ export async function deployStack(
     if (isNoChange(error)) return unchanged();
     throw new StepError(
       `Stack ${spec.name} could not be deployed from ${spec.templateFile}: ${(error as Error).message}`,
-      "Check the parameters and the template (npm run lint:cfn), then run the step again.",
+      "Check the parameters and the template (npm run lint:cfn), then run the same command again.",
       error,
     );
   }
@@ -312,8 +312,8 @@ export async function deployStack(
     throw new StepError(
       `Stack ${spec.name} could not be ${type === "CREATE" ? "created" : "updated"}: ${await failureReason(client, stackId, progress)}`,
       type === "CREATE"
-        ? "Fix what the reason names and run the step again: the failed stack is removed and created again."
-        : "Fix what the reason names and run the step again: CloudFormation has rolled the stack back to its last working state.",
+        ? "Fix what the reason names and run the same command again: the failed stack is removed and created again."
+        : "Fix what the reason names and run the same command again: CloudFormation has rolled the stack back to its last working state.",
       error,
     );
   }
