@@ -18,10 +18,11 @@ export async function probe<T = unknown>(
   url: string,
   init: RequestInit & { timeoutMs?: number } = {},
 ): Promise<Probe<T>> {
-  const { timeoutMs = 5_000, ...rest } = init;
+  const { timeoutMs = 5_000, signal, ...rest } = init;
   const started = performance.now();
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await fetch(url, { ...rest, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, { ...rest, signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
     const text = await res.text();
     let json: T | undefined;
     try {

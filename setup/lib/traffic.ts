@@ -15,9 +15,12 @@ export function watchTraffic(url: string, pauseMs = 200): { stop(): Promise<Traf
   let failed = 0;
   let slowestMs = 0;
   let running = true;
+  // Stopping cuts the request in flight; it was the counter's, not a user's, so it is not counted.
+  const stopping = new AbortController();
   const loop = (async () => {
     while (running) {
-      const answer = await probe(url);
+      const answer = await probe(url, { signal: stopping.signal });
+      if (answer.status === 0 && stopping.signal.aborted) break;
       total += 1;
       if (answer.status !== 200) failed += 1;
       slowestMs = Math.max(slowestMs, answer.ms);
@@ -27,6 +30,7 @@ export function watchTraffic(url: string, pauseMs = 200): { stop(): Promise<Traf
   return {
     async stop() {
       running = false;
+      stopping.abort();
       await loop;
       return { total, failed, slowestMs: Math.round(slowestMs) };
     },
