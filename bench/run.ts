@@ -14,6 +14,7 @@ import { timeRehearsal } from "./rehearsal.ts";
 import { waitForHealthy } from "../setup/lib/verify.ts";
 import { machine, writeSection } from "./report.ts";
 import { type WrkResult, wrk } from "./wrk.ts";
+import { STEPS } from "../setup/steps.ts";
 
 const root = join(import.meta.dirname, "..");
 const CONNECTIONS = 64;
@@ -169,10 +170,7 @@ async function rehearsal(): Promise<void> {
     "",
     "| step | seconds |",
     "|---|---:|",
-    `| 01 artifact bucket | ${cell(median.steps["01"])} |`,
-    `| 02 seed repository | ${cell(median.steps["02"])} |`,
-    `| 03 pipeline and environment | ${cell(median.steps["03"])} |`,
-    `| 04 verify app (test stage, image build, deploy, run, verify) | ${cell(median.steps["04"])} |`,
+    ...STEPS.map((step) => `| ${step.id} ${step.title.toLowerCase()} | ${cell(median.steps[step.id])} |`),
     `| bin/run in all (emulator start included) | ${cell(median.run)} |`,
     `| bin/teardown | ${cell(median.teardown)} |`,
     `| **total** | **${cell(median.total)}** |`,
