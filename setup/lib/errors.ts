@@ -50,3 +50,8 @@ export class InterruptedError extends LabError {
     });
   }
 }
+
+/** Whether an AWS SDK error is one of these service exceptions (the SDK names each error by its code). */
+export function isAwsError(error: unknown, ...names: string[]): boolean {
+  return error instanceof Error && names.includes(error.name);
+}

@@ -9,7 +9,7 @@ import {
   type ServiceQuota,
   type ServiceQuotasClient,
 } from "@aws-sdk/client-service-quotas";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, isAwsError } from "../errors.ts";
 
 /** The ECS service-linked role: ECS::Cluster and ECS::Service fail with "Unable to assume the service linked role" without it. */
 export const ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS";
@@ -72,7 +72,7 @@ async function roleExists(iam: IAMClient, roleName: string): Promise<boolean> {
     await iam.send(new GetRoleCommand({ RoleName: roleName }));
     return true;
   } catch (error) {
-    if ((error as Error).name === "NoSuchEntityException") return false;
+    if (isAwsError(error, "NoSuchEntityException")) return false;
     throw error;
   }
 }

@@ -13,10 +13,8 @@ import {
 import { type CodeBuildClient, DeleteReportGroupCommand, ListReportGroupsCommand } from "@aws-sdk/client-codebuild";
 import { DeleteTaskDefinitionsCommand, type ECSClient, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { DisableRuleCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { StepError } from "../errors.ts";
+import { isAwsError, StepError } from "../errors.ts";
 import { PREFIX_TAG } from "./naming.ts";
-
-const gone = (error: unknown, ...names: string[]) => names.includes((error as Error).name);
 
 /** Deletes every image in the repository; returns how many. */
 export async function emptyRepository(ecr: ECRClient, repositoryName: string): Promise<number> {
@@ -29,7 +27,7 @@ export async function emptyRepository(ecr: ECRClient, repositoryName: string): P
       deleted += imageIds.length;
     }
   } catch (error) {
-    if (gone(error, "RepositoryNotFoundException")) return deleted;
+    if (isAwsError(error, "RepositoryNotFoundException")) return deleted;
     throw error;
   }
 }
@@ -63,7 +61,7 @@ export async function emptyBucket(s3: S3Client, bucket: string, keyPrefix?: stri
       deleted += objects.length;
     }
   } catch (error) {
-    if (gone(error, "NoSuchBucket")) return deleted;
+    if (isAwsError(error, "NoSuchBucket")) return deleted;
     throw error;
   }
 }
@@ -87,7 +85,7 @@ export async function purgeSecrets(secrets: SecretsManagerClient, prefix: string
     await secrets
       .send(new DeleteSecretCommand({ SecretId: s.ARN, ForceDeleteWithoutRecovery: true }))
       .catch((error: unknown) => {
-        if (!gone(error, "ResourceNotFoundException")) throw error;
+        if (!isAwsError(error, "ResourceNotFoundException")) throw error;
       });
   }
   return ours.map((s) => s.Name ?? s.ARN ?? "?");
@@ -113,7 +111,7 @@ export async function stopPipeline(
   const triggerDisabled = await clients.events.send(new DisableRuleCommand({ Name: triggerRuleName })).then(
     () => true,
     (error: unknown) => {
-      if (gone(error, "ResourceNotFoundException")) return false;
+      if (isAwsError(error, "ResourceNotFoundException")) return false;
       throw error;
     },
   );
@@ -126,7 +124,7 @@ export async function stopPipeline(
       .filter((e) => e.status === "InProgress" || e.status === "Stopping")
       .map((e) => e.pipelineExecutionId as string);
   } catch (error) {
-    if (gone(error, "PipelineNotFoundException")) return { triggerDisabled, abandoned: [] };
+    if (isAwsError(error, "PipelineNotFoundException")) return { triggerDisabled, abandoned: [] };
     throw error;
   }
   for (const id of running) {
@@ -141,7 +139,7 @@ export async function stopPipeline(
       )
       .catch((error: unknown) => {
         // Already stopping, or it ended in the meantime: either way it is not going on.
-        if (!gone(error, "PipelineExecutionNotStoppableException", "DuplicatedStopRequestException")) throw error;
+        if (!isAwsError(error, "PipelineExecutionNotStoppableException", "DuplicatedStopRequestException")) throw error;
       });
   }
   return { triggerDisabled, abandoned: running };
@@ -183,7 +181,7 @@ export async function deleteReportGroups(cb: CodeBuildClient, names: readonly st
       const name = arn.split("/").at(-1) as string;
       if (!names.includes(name)) continue;
       await cb.send(new DeleteReportGroupCommand({ arn, deleteReports: true })).catch((error: unknown) => {
-        if (!gone(error, "ResourceNotFoundException")) throw error;
+        if (!isAwsError(error, "ResourceNotFoundException")) throw error;
       });
       deleted.push(name);
     }

@@ -9,14 +9,12 @@ import {
   ListTagsForResourceCommand as ListEcrTagsCommand,
 } from "@aws-sdk/client-ecr";
 import { GetBucketTaggingCommand, type S3Client } from "@aws-sdk/client-s3";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, isAwsError } from "../errors.ts";
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { PREFIX_TAG, STACK_ROLES, stackName } from "./naming.ts";
 import { stacksNotOurs } from "./stacks.ts";
 
 export type Ownership = "ours" | "absent" | "foreign";
-
-const named = (error: unknown, ...names: string[]) => names.includes((error as Error).name);
 
 function judge(tags: ReadonlyArray<{ key?: string; value?: string }>, prefix: string): Ownership {
   return tags.some((t) => t.key === PREFIX_TAG && t.value === prefix) ? "ours" : "foreign";
@@ -27,7 +25,7 @@ export async function codeCommitOwnership(cc: CodeCommitClient, name: string, pr
   try {
     arn = (await cc.send(new GetRepositoryCommand({ repositoryName: name }))).repositoryMetadata?.Arn;
   } catch (error) {
-    if (named(error, "RepositoryDoesNotExistException")) return "absent";
+    if (isAwsError(error, "RepositoryDoesNotExistException")) return "absent";
     throw error;
   }
   if (!arn) return "foreign";
@@ -44,7 +42,7 @@ export async function ecrOwnership(ecr: ECRClient, name: string, prefix: string)
     arn = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))).repositories?.[0]
       ?.repositoryArn;
   } catch (error) {
-    if (named(error, "RepositoryNotFoundException")) return "absent";
+    if (isAwsError(error, "RepositoryNotFoundException")) return "absent";
     throw error;
   }
   if (!arn) return "absent";
@@ -63,8 +61,8 @@ export async function bucketOwnership(s3: S3Client, bucket: string, prefix: stri
       prefix,
     );
   } catch (error) {
-    if (named(error, "NoSuchBucket")) return "absent";
-    if (named(error, "NoSuchTagSet", "NoSuchTagSetError")) return "foreign";
+    if (isAwsError(error, "NoSuchBucket")) return "absent";
+    if (isAwsError(error, "NoSuchTagSet", "NoSuchTagSetError")) return "foreign";
     throw error;
   }
 }
