@@ -7,7 +7,7 @@
 import { begin, confirm, main, type RunHooks, untilInterrupted } from "./cli.ts";
 import { emptyBucket, emptyRepository } from "./lib/aws/cleanup.ts";
 import { ecrRepositoryName, STACK_ROLES, type StackRole, stackName } from "./lib/aws/naming.ts";
-import { refuseForeign } from "./lib/aws/ownership.ts";
+import { bucketOwnership, ecrOwnership, refuseForeign } from "./lib/aws/ownership.ts";
 import { deleteStack, describeStack, outputsOf } from "./lib/aws/stacks.ts";
 import { createContext } from "./lib/context.ts";
 import { EXIT, StepError } from "./lib/errors.ts";
@@ -44,7 +44,15 @@ export async function teardown(
   const bucket = outputsOf(stacks.bucket).BucketName;
 
   // Before anything is touched: what has this run's names must carry its tag.
-  refuseForeign(await hooks.ownedResources(), prefix);
+  const repository = ecrRepositoryName(prefix);
+  refuseForeign(
+    [
+      { what: `ECR repository ${repository}`, ownership: await ecrOwnership(aws.ecr, repository, prefix) },
+      ...(bucket ? [{ what: `bucket ${bucket}`, ownership: await bucketOwnership(aws.s3, bucket, prefix) }] : []),
+      ...(await hooks.otherOwnedResources()),
+    ],
+    prefix,
+  );
 
   if (options.dryRun) {
     const plan = [
@@ -78,7 +86,7 @@ export async function teardown(
     );
 
   // 0. Nothing may start or continue a release behind teardown's back.
-  const stopped = await hooks.stopReleases();
+  const stopped = await hooks.stopReleases(outputsOf(stacks.pipeline));
   if (stopped) ui.ok(stopped);
 
   // 1. The service first: it uses the environment and the image.
@@ -87,10 +95,7 @@ export async function teardown(
 
   // 2. Pipeline (its image repository emptied first) and environment, side by side.
   await Promise.all([
-    removeStack(
-      "pipeline",
-      async () => `${await emptyRepository(aws.ecr, ecrRepositoryName(prefix))} image(s) removed first`,
-    ),
+    removeStack("pipeline", async () => `${await emptyRepository(aws.ecr, repository)} image(s) removed first`),
     hooks.beforeEnvironment(outputsOf(stacks.environment).VpcId).then(() => removeStack("environment")),
   ]);
 

@@ -16,14 +16,12 @@ import {
   ecrRepositoryName,
   pipelineName,
   reportGroupNames,
-  stackName,
   taskFamily,
   triggerRuleName,
 } from "../lib/aws/naming.ts";
-import { bucketOwnership, codeCommitOwnership, ecrOwnership, refuseForeignStacks } from "../lib/aws/ownership.ts";
+import { codeCommitOwnership, refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { releaseRevision } from "../lib/aws/pipeline-watch.ts";
 import { checkRegion, whoAmI } from "../lib/aws/preflight.ts";
-import { describeStack, outputsOf } from "../lib/aws/stacks.ts";
 import type { Config } from "../lib/config.ts";
 import { ConfigError, StepError } from "../lib/errors.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
@@ -153,19 +151,15 @@ export function awsTarget(config: Config): Target {
             `images in ECR repository ${repository}`,
             `inactive task definitions of ${taskFamily(prefix)}, report groups ${reportGroupNames(prefix).join(", ")}`,
           ]),
-        async ownedResources() {
-          const bucket = outputsOf(await describeStack(aws.cfn, stackName(prefix, "bucket"))).BucketName;
+        async otherOwnedResources() {
           return [
-            { what: `ECR repository ${repository}`, ownership: await ecrOwnership(aws.ecr, repository, prefix) },
-            ...(bucket ? [{ what: `bucket ${bucket}`, ownership: await bucketOwnership(aws.s3, bucket, prefix) }] : []),
             {
               what: `CodeCommit repository ${codeCommit}`,
               ownership: await codeCommitOwnership(aws.cc, codeCommit, prefix),
             },
           ];
         },
-        async stopReleases() {
-          const outputs = outputsOf(await describeStack(aws.cfn, stackName(prefix, "pipeline")));
+        async stopReleases(outputs) {
           const stopped = await stopPipeline(
             aws,
             outputs.PipelineName ?? pipelineName(prefix),

@@ -2,11 +2,10 @@
 // holds the stacks; what it cannot run, the local stand-ins do on the Docker
 // engine (see setup/lib/local/emulator-gaps.ts); teardown removes the
 // containers too, and by default the emulator itself.
-import { ecrRepositoryName, SOURCE_KEY, stackName } from "../lib/aws/naming.ts";
+import { SOURCE_KEY } from "../lib/aws/naming.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
-import { bucketOwnership, ecrOwnership, refuseForeignStacks } from "../lib/aws/ownership.ts";
+import { refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { awsClients } from "../lib/aws/clients.ts";
-import { describeStack, outputsOf } from "../lib/aws/stacks.ts";
 import { type Config, readAwsSettings } from "../lib/config.ts";
 import { PrerequisiteError } from "../lib/errors.ts";
 import { deleteBucketLeftBehind, releaseVpcForDelete } from "../lib/local/emulator-gaps.ts";
@@ -165,19 +164,12 @@ export function localTarget(config: Config): Target {
 
     teardown(ctx) {
       const { aws } = ctx;
-      const repository = ecrRepositoryName(prefix);
       const apps = async () => (await findRehearsal(prefix)).filter((c) => c.role === "app");
       return {
         async plan() {
           return (await findRehearsal(prefix)).map((c) => `container ${c.id.slice(0, 12)} (${c.role}, ${c.image})`);
         },
-        async ownedResources() {
-          const bucket = outputsOf(await describeStack(aws.cfn, stackName(prefix, "bucket"))).BucketName;
-          return [
-            { what: `ECR repository ${repository}`, ownership: await ecrOwnership(aws.ecr, repository, prefix) },
-            ...(bucket ? [{ what: `bucket ${bucket}`, ownership: await bucketOwnership(aws.s3, bucket, prefix) }] : []),
-          ];
-        },
+        otherOwnedResources: () => Promise.resolve([]),
         stopReleases: () => Promise.resolve(undefined),
         async afterService() {
           const running = await apps();

@@ -46,10 +46,13 @@ export interface Release {
 export interface TeardownHooks {
   /** What, besides stacks and bucket versions, would be deleted (for --dry-run). */
   plan(): Promise<string[]>;
-  /** Things with the run's names that must carry its tag before anything is touched. */
-  ownedResources(): Promise<Array<{ what: string; ownership: "ours" | "absent" | "foreign" }>>;
+  /**
+   * Besides the image repository and the bucket (teardown checks those), what has the
+   * run's names on this target and must carry its tag before anything is touched.
+   */
+  otherOwnedResources(): Promise<Array<{ what: string; ownership: "ours" | "absent" | "foreign" }>>;
   /** Before any stack is deleted: nothing may start or continue a release. Returns what it did. */
-  stopReleases(): Promise<string | undefined>;
+  stopReleases(pipelineOutputs: Readonly<Record<string, string>>): Promise<string | undefined>;
   /** After the service stack is gone. Returns what it removed. */
   afterService(): Promise<string[]>;
   /** Just before the environment stack is deleted. */

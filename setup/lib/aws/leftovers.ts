@@ -52,7 +52,7 @@ async function taggedArns(tagging: AwsClients["tagging"], prefix: string): Promi
 
 /** The error names each service answers "no such thing" with. */
 const NOT_FOUND =
-  /NotFound|NoSuch|DoesNotExist|ResourceNotFound|InvalidVpcID|InvalidSubnetID|InvalidGroup|InvalidInternetGatewayID|InvalidRouteTableID|^NotFound$/;
+  /NotFound|NoSuch|DoesNotExist|ResourceNotFound|InvalidVpcID|InvalidSubnetID|InvalidGroup|InvalidInternetGatewayID|InvalidRouteTableID/;
 
 interface Kind {
   /** Whether the service still reports the resource (as live: deleted-but-listed states count as gone). */
