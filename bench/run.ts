@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { $ } from "zx";
 import { readImages } from "../setup/lib/config.ts";
-import { buildAppImage } from "../setup/lib/local/app-image.ts";
+import { buildImage } from "../setup/lib/local/docker-build.ts";
 import { startHostNetworkContainer } from "../setup/lib/local/containers.ts";
 import { connectDocker, newRunId, removeLabelledContainers, useRyukIfAvailable } from "../setup/lib/local/docker.ts";
 import { timeRehearsal } from "./rehearsal.ts";
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const appImage = "lab-app:bench";
 
   say(`building ${appImage} on ${images.node}`);
-  await buildAppImage({ contextDir: join(root, "code"), nodeImage: images.node, version: "bench", image: appImage });
+  await buildImage(join(root, "code"), { t: appImage, buildargs: { NODE_IMAGE: images.node, APP_VERSION: "bench" } });
   const addedMb = ((await imageBytes(appImage)) - (await imageBytes(images.node))) / 1e6;
 
   const secret = randomBytes(48).toString("base64");

@@ -66,6 +66,8 @@ slow part, so it is built while the pipeline's first run is already testing.`);
   }
   const actions = results.map((r) => (r.status === "fulfilled" ? r.value.action : "failed"));
   spinner.succeed(`${names.pipeline}: ${actions[0]}; ${names.environment}: ${actions[1]}`);
+  const held = await target.pipelineDeployed(ctx);
+  if (held) ui.ok(held);
 }
 
 /** Read only: both stacks ready, and the load balancer's URL. */

@@ -1,8 +1,8 @@
-// `npm run images`: makes sure the emulator and Node base images exist, says
+// `npm run images`: makes sure the emulator, Node base and stand-in images exist, says
 // what it did and how long it took, and records the chosen names for .ci/env.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { readImages } from "./lib/config.ts";
+import { IMAGE_VARIABLES, type Images, readImages } from "./lib/config.ts";
 import { EXIT, LabError } from "./lib/errors.ts";
 import { ensureImages, writeImagesEnv } from "./lib/local/images.ts";
 
@@ -14,13 +14,15 @@ export async function images(root: string, env: NodeJS.ProcessEnv): Promise<numb
     await mkdir(cache, { recursive: true });
     const outcomes = await ensureImages({
       images: readImages(env, {}),
-      explicit: { moto: Boolean(env.LAB_MOTO_IMAGE?.trim()), node: Boolean(env.LAB_NODE_IMAGE?.trim()) },
+      explicit: Object.fromEntries(
+        Object.entries(IMAGE_VARIABLES).map(([role, variable]) => [role, Boolean(env[variable]?.trim())]),
+      ) as Record<keyof Images, boolean>,
       workDir: join(cache, "images"),
       log,
     });
     for (const o of Object.values(outcomes)) {
       log(
-        `${o.role.padEnd(4)} ${o.image.padEnd(36)} ${o.action.padEnd(7)} ${o.seconds.toFixed(1).padStart(6)} s  ${o.detail}`,
+        `${o.role.padEnd(8)} ${o.image.padEnd(36)} ${o.action.padEnd(7)} ${o.seconds.toFixed(1).padStart(6)} s  ${o.detail}`,
       );
     }
     await writeImagesEnv(join(cache, "images.env"), outcomes);

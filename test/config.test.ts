@@ -20,8 +20,8 @@ describe("image names", () => {
 
   it("come from LAB_MOTO_IMAGE and LAB_NODE_IMAGE when set, ignoring blanks", () => {
     expect(readImages({ LAB_MOTO_IMAGE: "my/moto:1", LAB_NODE_IMAGE: "  " }, {})).toEqual({
+      ...OFFICIAL_IMAGES,
       moto: "my/moto:1",
-      node: OFFICIAL_IMAGES.node,
     });
   });
 
@@ -29,7 +29,10 @@ describe("image names", () => {
     const file = imagesEnvFile({
       moto: { role: "moto", image: LOCAL_IMAGES.moto, action: "built", seconds: 1, detail: "" },
       node: { role: "node", image: OFFICIAL_IMAGES.node, action: "present", seconds: 0, detail: "" },
+      build: { role: "build", image: LOCAL_IMAGES.build, action: "built", seconds: 1, detail: "" },
+      registry: { role: "registry", image: LOCAL_IMAGES.registry, action: "present", seconds: 0, detail: "" },
     });
+    expect(file).toContain(`export LAB_BUILD_IMAGE="\${LAB_BUILD_IMAGE:-${LOCAL_IMAGES.build}}"`);
     expect(file).toContain(`export LAB_MOTO_IMAGE="\${LAB_MOTO_IMAGE:-${LOCAL_IMAGES.moto}}"`);
     expect(file).toContain(`export LAB_NODE_IMAGE="\${LAB_NODE_IMAGE:-${OFFICIAL_IMAGES.node}}"`);
   });
@@ -42,6 +45,8 @@ describe("image names", () => {
       imagesEnvFile({
         moto: { role: "moto", image: LOCAL_IMAGES.moto, action: "built", seconds: 1, detail: "" },
         node: { role: "node", image: LOCAL_IMAGES.node, action: "built", seconds: 1, detail: "" },
+        build: { role: "build", image: LOCAL_IMAGES.build, action: "built", seconds: 1, detail: "" },
+        registry: { role: "registry", image: LOCAL_IMAGES.registry, action: "built", seconds: 1, detail: "" },
       }),
     );
     expect(readImages({}, recordedImages(recorded))).toEqual(LOCAL_IMAGES);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readImages } from "../setup/lib/config.ts";
-import { buildImage } from "../setup/lib/local/app-image.ts";
+import { buildImage } from "../setup/lib/local/docker-build.ts";
 import { connectDocker } from "../setup/lib/local/docker.ts";
 
 const image = `aws-cicd-lab/demo:test-${Date.now()}`;

@@ -11,6 +11,10 @@ export interface Images {
   readonly moto: string;
   /** The Node 24 base that every Dockerfile builds on. */
   readonly node: string;
+  /** The local stand-in for CodeBuild's image: the Node base plus the AWS CLI, the Docker CLI and git. */
+  readonly build: string;
+  /** The local stand-in for ECR's registry: Distribution (Debian's docker-registry) on the Node base. */
+  readonly registry: string;
 }
 
 /** Where AWS calls go and as whom. */
@@ -57,16 +61,31 @@ export interface Config {
   readonly inDemoImage: boolean;
 }
 
-/** The images published by their projects; used when nothing else is configured. */
-export const OFFICIAL_IMAGES: Images = Object.freeze({
-  moto: "motoserver/moto:5.1.1",
-  node: "node:24-bookworm-slim",
-});
-
-/** Names under which `npm run images` tags equivalents it builds itself. */
+/** Names under which `npm run images` tags the images it builds itself. */
 export const LOCAL_IMAGES: Images = Object.freeze({
   moto: "aws-cicd-lab/moto:5.1.1",
   node: "aws-cicd-lab/node:24-bookworm-slim",
+  build: "aws-cicd-lab/build:bookworm",
+  registry: "aws-cicd-lab/registry:2.8",
+});
+
+/**
+ * The images published by their projects; used when nothing else is
+ * configured. The two stand-ins exist only as this project's own builds.
+ */
+export const OFFICIAL_IMAGES: Images = Object.freeze({
+  moto: "motoserver/moto:5.1.1",
+  node: "node:24-bookworm-slim",
+  build: LOCAL_IMAGES.build,
+  registry: LOCAL_IMAGES.registry,
+});
+
+/** The environment variable that names each image. */
+export const IMAGE_VARIABLES: Readonly<Record<keyof Images, string>> = Object.freeze({
+  moto: "LAB_MOTO_IMAGE",
+  node: "LAB_NODE_IMAGE",
+  build: "LAB_BUILD_IMAGE",
+  registry: "LAB_REGISTRY_IMAGE",
 });
 
 /** Region used against the emulator when none is given; moto accepts any. */
@@ -104,10 +123,11 @@ export function recordedImages(file: string = IMAGES_ENV_FILE): Env {
 
 /** Images: what the environment names, else what `npm run images` recorded, else the official ones. */
 export function readImages(env: Env, recorded: Env = recordedImages()): Images {
-  return Object.freeze({
-    moto: nonEmpty(env.LAB_MOTO_IMAGE) ?? nonEmpty(recorded.LAB_MOTO_IMAGE) ?? OFFICIAL_IMAGES.moto,
-    node: nonEmpty(env.LAB_NODE_IMAGE) ?? nonEmpty(recorded.LAB_NODE_IMAGE) ?? OFFICIAL_IMAGES.node,
-  });
+  const pick = (role: keyof Images) => {
+    const variable = IMAGE_VARIABLES[role];
+    return nonEmpty(env[variable]) ?? nonEmpty(recorded[variable]) ?? OFFICIAL_IMAGES[role];
+  };
+  return Object.freeze({ moto: pick("moto"), node: pick("node"), build: pick("build"), registry: pick("registry") });
 }
 
 export function readAwsSettings(env: Env, regionFlag?: string): AwsSettings {

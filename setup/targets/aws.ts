@@ -25,6 +25,7 @@ import { checkRegion, whoAmI } from "../lib/aws/preflight.ts";
 import type { Config } from "../lib/config.ts";
 import { ConfigError, StepError } from "../lib/errors.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
+import { stagesLine } from "../lib/ui/pipeline-progress.ts";
 import { deployProgress } from "../lib/ui/stack-progress.ts";
 import type { Target } from "./target.ts";
 
@@ -100,6 +101,9 @@ export function awsTarget(config: Config): Target {
       loadBalancer: (url) => `app URL: ${url}  (answers "no version deployed yet" until step 04)`,
     },
 
+    // CloudFormation made the pipeline and its projects itself.
+    pipelineDeployed: () => Promise.resolve(undefined),
+
     async release(ctx, { source, loadBalancerUrl }) {
       const name = pipelineName(prefix);
       await withSpinner(
@@ -113,8 +117,7 @@ export function awsTarget(config: Config): Target {
               spinner.log(
                 `run ${old.slice(0, 8)} for this revision had ${status.toLowerCase()}: started run ${fresh.slice(0, 8)}`,
               ),
-            onStages: (id, stages) =>
-              spinner.update(`${name} ${id.slice(0, 8)}: ${stages.map((s) => `${s.name} ${s.status}`).join(" → ")}`),
+            onStages: (id, stages) => spinner.update(stagesLine(name, id, stages)),
           }),
         { done: (id) => `${name}: run ${id.slice(0, 8)} succeeded`, failed: `${name}: the run did not succeed` },
       );

@@ -2,7 +2,7 @@
 // holds the stacks; what it cannot run, the local stand-ins do on the Docker
 // engine (see setup/lib/local/emulator-gaps.ts); teardown removes the
 // containers too, and by default the emulator itself.
-import { SOURCE_KEY } from "../lib/aws/naming.ts";
+import { pipelineName, SOURCE_KEY, stackName, templateFile } from "../lib/aws/naming.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { awsClients } from "../lib/aws/clients.ts";
@@ -11,7 +11,10 @@ import { PrerequisiteError } from "../lib/errors.ts";
 import { deleteBucketLeftBehind, releaseVpcForDelete } from "../lib/local/emulator-gaps.ts";
 import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/docker.ts";
 import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
-import { runLocalPipeline } from "../lib/local/pipeline.ts";
+import { releaseLocally } from "../lib/local/pipeline.ts";
+import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/pipeline-definition.ts";
+import { ensureRegistry } from "../lib/local/registry.ts";
+import { stagesLine } from "../lib/ui/pipeline-progress.ts";
 import { ensureEmulator, findRehearsal } from "../lib/local/rehearsal.ts";
 import { probe } from "../lib/probe.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
@@ -76,6 +79,8 @@ export function localTarget(config: Config): Target {
       }
       await requireImage(docker, config.images.moto, "LAB_MOTO_IMAGE");
       await requireImage(docker, config.images.node, "LAB_NODE_IMAGE");
+      await requireImage(docker, config.images.build, "LAB_BUILD_IMAGE");
+      await requireImage(docker, config.images.registry, "LAB_REGISTRY_IMAGE");
       const emulator = await ensureEmulator(prefix, new MotoContainer(config.images.moto));
       return session(
         emulator.endpoint,
@@ -89,10 +94,9 @@ export function localTarget(config: Config): Target {
 
     introduce(ui) {
       ui.info(`Local rehearsal, prefix "${prefix}": free, nothing leaves this machine.`);
-      ui.info("Emulated: AWS itself (moto in a container). Done locally instead: running the pipeline (test and");
-      ui.info(
-        "build on your Docker engine), and the Fargate service and load balancer (one app container on 127.0.0.1).",
-      );
+      ui.info("Emulated: AWS itself (moto in a container). Stood in for locally: running the pipeline as defined");
+      ui.info("(buildspecs in a build container, images pushed to a local registry), and the Fargate service and");
+      ui.info("load balancer (one app container on 127.0.0.1).");
     },
 
     approve: () => Promise.resolve(true),
@@ -103,41 +107,63 @@ export function localTarget(config: Config): Target {
     notes: {
       source: `The emulator cannot store commits, so the rehearsal uses the S3 source: ${SOURCE_KEY}.`,
       stacks:
-        "The emulator stores both stacks but runs neither the pipeline nor the load balancer; step 04 does their work locally.",
-      release: "Locally, the pipeline's stages run on your Docker engine, in the same order and with the same checks.",
+        "The emulator stores both stacks but runs neither the pipeline nor the load balancer; the local stand-ins do.",
+      release:
+        "Locally, the pipeline the emulator holds runs as defined: its buildspecs in a build container, its image pushed to a local registry.",
       loadBalancer: (url) => `load balancer URL (emulated, not reachable): ${url}`,
     },
 
-    async release(ctx, { source, bucket }) {
+    async pipelineDeployed(ctx) {
+      // The emulator's CloudFormation skips the pipeline and its projects (see emulator-gaps.ts).
+      const template = await renderDeployedStack(
+        ctx.aws.cfn,
+        stackName(prefix, "pipeline"),
+        templateFile("pipeline"),
+        EMULATOR_ACCOUNT_ID,
+        ctx.config.aws.region,
+      );
+      const held = await holdPipeline(ctx.aws, template);
+      return `the emulator holds ${held.pipeline} and the projects ${held.projects.join(", ")}, as the template defines them`;
+    },
+
+    async release(ctx, { source }) {
+      const registry = await ensureRegistry(prefix, config.images.registry);
+      const name = pipelineName(prefix);
       const release = await withSpinner(
         ctx.ui,
-        "Source",
+        `${name}: starting`,
         (spinner) =>
-          runLocalPipeline({
+          releaseLocally({
             prefix,
             region: ctx.config.aws.region,
             accountId: EMULATOR_ACCOUNT_ID,
-            bucket,
-            key: source.location,
-            nodeImage: config.images.node,
-            clients: { cfn: ctx.aws.cfn, s3: ctx.aws.s3, ecr: ctx.aws.ecr },
+            endpoint: ctx.config.aws.endpoint as string,
+            images: config.images,
+            registry: registry.address,
+            clients: ctx.aws,
             deployOptions: deployOptions(
               (t) => spinner.update(`Deploy: ${t}`),
               (t) => spinner.log(t),
             ),
+            onStages: (id, stages) => spinner.update(stagesLine(name, id, stages)),
+            say: (line) => spinner.log(line),
+            ...(config.verbose ? { onBuildLine: (line: string) => spinner.log(`  ${line}`) } : {}),
             signal: ctx.signal,
-            onStage: (stage, state, detail) =>
-              state === "started" ? spinner.update(`${stage}: ${detail}`) : spinner.log(`✓ ${stage}: ${detail}`),
           }),
-        { done: (r) => `released ${r.version} locally`, failed: "the local release did not finish" },
+        {
+          done: (r) => `${name}: run ${r.executionId.slice(0, 8)} succeeded`,
+          failed: `${name}: the run did not succeed`,
+        },
       );
-      const notes =
-        release.downtimeMs === undefined
+      const notes = [
+        `The service runs ${release.image}, pulled from the local registry standing in for ECR.`,
+        ...(release.downtimeMs === undefined
           ? []
           : [
               `The app at ${release.url} did not answer for ${(release.downtimeMs / 1000).toFixed(2)} s while its container was replaced: locally there is one container and no load balancer to roll over to. On AWS, the rolling deploy behind the load balancer avoids this.`,
-            ];
-      return { url: release.url, version: release.version, notes };
+            ]),
+      ];
+      return { url: release.url, version: source.version, notes };
     },
 
     async appUrl() {
@@ -181,13 +207,22 @@ export function localTarget(config: Config): Target {
           // The emulator cannot delete a VPC's gateway and route tables itself (see emulator-gaps.ts).
           if (vpcId) await releaseVpcForDelete(aws.ec2, vpcId).catch(() => []);
         },
-        afterPipeline: () => Promise.resolve([]),
+        async afterPipeline() {
+          // The pipeline and projects the emulator holds for the stack (its CloudFormation skipped them),
+          // then the registry standing in for the repository's data plane and any build left running.
+          const removed = await releaseHeldPipeline(aws, pipelineName(prefix));
+          const standIns = (await findRehearsal(prefix)).filter((c) => c.role === "registry" || c.role === "build");
+          await removeContainers(standIns.map((c) => c.id));
+          return [...removed, ...standIns.map((c) => `the ${c.role} container`)];
+        },
         async afterBucket(bucket) {
           // The emulator reports the stack deleted but keeps the empty bucket (see emulator-gaps.ts).
           if (bucket) await deleteBucketLeftBehind(aws.s3, bucket);
         },
         async leftovers() {
-          return (await apps()).map((c) => `app container ${c.id.slice(0, 12)}`);
+          return (await findRehearsal(prefix))
+            .filter((c) => c.role !== "emulator")
+            .map((c) => `${c.role} container ${c.id.slice(0, 12)}`);
         },
         async finish(removeEmulator) {
           if (!removeEmulator || external) return { removed: [], left: [] };

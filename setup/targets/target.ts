@@ -99,6 +99,11 @@ export interface Target {
     loadBalancer(url: string): string;
   };
 
+  /**
+   * After the pipeline stack is deployed (step 03): what the target's services
+   * do with it that its CloudFormation did not. Returns a line to say, if any.
+   */
+  pipelineDeployed(ctx: TargetContext): Promise<string | undefined>;
   /** Releases the seeded revision and follows it to its end (steps 04, 05). */
   release(ctx: TargetContext, input: ReleaseInput): Promise<Release>;
   /** Where the released app answers now, read only (checks, recovery). */

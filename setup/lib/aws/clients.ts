@@ -17,6 +17,9 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { STSClient } from "@aws-sdk/client-sts";
+import { Readable } from "node:stream";
+import { text as readText } from "node:stream/consumers";
+import type { FinalizeHandler, FinalizeHandlerArguments, HttpResponse, MiddlewareStack } from "@smithy/types";
 import type { AwsSettings } from "../config.ts";
 
 /** What every SDK v3 client constructor accepts that this factory sets. */
@@ -54,9 +57,41 @@ export function clientConfig(aws: AwsSettings): CommonClientConfig {
   };
 }
 
+/** An ISO-8601 time as a JSON string value: "2026-11-22T05:16:16.386Z". */
+const ISO_TIME_VALUE = /"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"/g;
+
+/**
+ * The emulator answers some JSON-protocol calls (CodePipeline's GetPipeline,
+ * ListPipelines) with timestamps as ISO strings where AWS sends epoch
+ * seconds, which the SDK refuses to read. This rewrites them in the raw
+ * response, before the SDK parses it; only for an emulator endpoint.
+ */
+function readEmulatorTimestamps(client: unknown): void {
+  const stack = (client as { middlewareStack?: MiddlewareStack<object, object> }).middlewareStack;
+  stack?.addRelativeTo(
+    (next: FinalizeHandler<object, object>) => async (args: FinalizeHandlerArguments<object>) => {
+      const result = await next(args);
+      const response = result.response as HttpResponse;
+      // The emulator labels these answers text/html; the request says which protocol it speaks.
+      const request = args.request as { headers?: Record<string, string> };
+      if (!(request.headers?.["content-type"] ?? "").includes("json") || !response.body) return result;
+      const text = await readText(response.body as Readable);
+      const fixed = text.replace(ISO_TIME_VALUE, (match, iso: string) => {
+        const epoch = Date.parse(iso);
+        return Number.isNaN(epoch) ? match : String(epoch / 1000);
+      });
+      response.body = Readable.from([Buffer.from(fixed)]);
+      return result;
+    },
+    { relation: "after", toMiddleware: "deserializerMiddleware", name: "readEmulatorTimestamps" },
+  );
+}
+
 /** Builds an SDK v3 client, e.g. `makeClient(S3Client, config.aws)`. */
 export function makeClient<C>(Client: new (config: CommonClientConfig) => C, aws: AwsSettings): C {
-  return new Client(clientConfig(aws));
+  const client = new Client(clientConfig(aws));
+  if (aws.endpoint !== undefined) readEmulatorTimestamps(client);
+  return client;
 }
 
 /**

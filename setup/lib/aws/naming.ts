@@ -57,10 +57,13 @@ export function taskFamily(prefix: string): string {
   return `${prefix}-app`;
 }
 
-/** The report the buildspecs publish (their `reports:` key); CodeBuild names its group <project>-<report>. */
+/** The report the Test buildspec publishes (its `reports:` key); CodeBuild names its group <project>-<report>. */
 export const BUILDSPEC_REPORT = "lab-app-tests";
 
-/** The report groups CodeBuild creates for the Test and Build projects (pipeline.yaml names them <prefix>-test, <prefix>-build). */
+/**
+ * The report groups CodeBuild creates: the Test project's (pipeline.yaml names it <prefix>-test).
+ * The Build project publishes none: the tests run once, in the Test stage.
+ */
 export function reportGroupNames(prefix: string): string[] {
-  return [`${prefix}-test-${BUILDSPEC_REPORT}`, `${prefix}-build-${BUILDSPEC_REPORT}`];
+  return [`${prefix}-test-${BUILDSPEC_REPORT}`];
 }

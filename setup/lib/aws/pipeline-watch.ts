@@ -16,6 +16,7 @@ import {
 import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { StepError } from "../errors.ts";
+import { type ActionFailure, failureLines, type StageLine } from "../ui/pipeline-progress.ts";
 import { firstFailedResource } from "./stacks.ts";
 
 export interface WatchOptions {
@@ -32,10 +33,7 @@ export interface WatchClients {
   readonly cfn: CloudFormationClient;
 }
 
-export interface StageLine {
-  readonly name: string;
-  readonly status: string;
-}
+export type { StageLine } from "../ui/pipeline-progress.ts";
 
 function waiter(options: WatchOptions) {
   return {
@@ -200,14 +198,18 @@ async function failureDetails(
     failed.output?.executionResult?.externalExecutionSummary ??
     failed.output?.executionResult?.errorDetails?.message ??
     "";
-  const lines = [`${failed.stageName} › ${failed.actionName} failed${summary ? `: ${summary}` : ""}`];
+  const failure: { -readonly [K in keyof ActionFailure]: ActionFailure[K] } = {
+    stageName: failed.stageName ?? "?",
+    actionName: failed.actionName ?? "?",
+    ...(summary ? { summary } : {}),
+  };
   // A CloudFormation action: the stack's own events say which resource failed and why, read with the
   // learner's credentials (CodePipeline's message is generic when its role cannot read them).
   const stackName = failed.input?.configuration?.StackName;
   if (failed.input?.actionTypeId?.provider === "CloudFormation" && stackName) {
     const since = failed.startTime ?? new Date(0);
     const first = await firstFailedResource(clients.cfn, stackName, since).catch(() => undefined);
-    lines.push(first ? `first failed resource in ${stackName}: ${first}` : `${stackName}: no failed resource reported`);
+    failure.stack = { name: stackName, ...(first ? { firstFailure: first } : {}) };
   }
   const buildId =
     failed.input?.actionTypeId?.provider === "CodeBuild"
@@ -225,9 +227,9 @@ async function failureDetails(
           startFromHead: false,
         }),
       );
-      lines.push(`last ${logLines} lines of ${where.groupName}:`);
-      for (const e of events ?? []) lines.push(`  ${(e.message ?? "").trimEnd()}`);
+      failure.log = { source: where.groupName, lines: (events ?? []).map((e) => e.message ?? "") };
     }
   }
+  const lines = failureLines(failure);
   return lines.join("\n");
 }

@@ -1,6 +1,6 @@
-// What the emulator's CloudFormation cannot do, done directly so the local
-// rehearsal and its tests can still delete their stacks. Real AWS needs none
-// of this: CloudFormation deletes these resources itself.
+// What the emulator cannot do, done directly so the local rehearsal behaves
+// as AWS does: resources its CloudFormation skips or cannot delete, and the
+// data plane its ECR lacks. Real AWS needs none of this.
 import {
   DeleteInternetGatewayCommand,
   DeleteRouteTableCommand,
@@ -9,7 +9,9 @@ import {
   DetachInternetGatewayCommand,
   type EC2Client,
 } from "@aws-sdk/client-ec2";
+import { type ECRClient, paginateDescribeImages, PutImageCommand } from "@aws-sdk/client-ecr";
 import { DeleteBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import { registryManifest, registryTags } from "./registry.ts";
 
 /**
  * moto deletes a stack's VPC, subnets and security groups but not its
@@ -49,4 +51,34 @@ export async function deleteBucketLeftBehind(s3: S3Client, bucket: string): Prom
     if ((error as Error).name === "NoSuchBucket") return false;
     throw error;
   }
+}
+
+/**
+ * ECR's data plane: the emulator's ECR keeps repositories and image records
+ * but has no registry to push to, so the build pushes to the local registry
+ * (registry.ts) and this copies each pushed tag's manifest into the
+ * emulator's repository (PutImage), where DescribeImages, the build's
+ * "already pushed" check, the lesson checks and teardown see it, as they
+ * would see a push to ECR. Returns the tags it added.
+ */
+export async function mirrorRegistryToEcr(ecr: ECRClient, registry: string, repositoryName: string): Promise<string[]> {
+  const known = new Set<string>();
+  for await (const page of paginateDescribeImages({ client: ecr }, { repositoryName })) {
+    for (const image of page.imageDetails ?? []) for (const tag of image.imageTags ?? []) known.add(tag);
+  }
+  const added: string[] = [];
+  for (const tag of await registryTags(registry, repositoryName)) {
+    if (known.has(tag)) continue;
+    const { manifest, mediaType } = await registryManifest(registry, repositoryName, tag);
+    await ecr.send(
+      new PutImageCommand({
+        repositoryName,
+        imageTag: tag,
+        imageManifest: manifest,
+        ...(mediaType ? { imageManifestMediaType: mediaType } : {}),
+      }),
+    );
+    added.push(tag);
+  }
+  return added;
 }

@@ -1,23 +1,23 @@
-// Makes sure the two images the project needs exist on this machine: the AWS
-// emulator and the Node 24 base. The official images are used when present or
-// pullable; when no registry answers, equivalents are built from Debian
-// packages and the npm registry and tagged under the project's own names.
+// Makes sure the images the project needs exist on this machine: the AWS
+// emulator and the Node 24 base (the official images when present or
+// pullable; when no registry answers, equivalents built from Debian packages
+// and the npm registry), and the two local stand-ins the rehearsal runs where
+// the emulator has nothing: a CodeBuild-like build image and a registry for
+// ECR's data plane, both Debian packages on the Node base.
 //
 // This module uses Node's built-ins only, so it runs before `npm ci`.
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
 import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Images, LOCAL_IMAGES, OFFICIAL_IMAGES } from "../config.ts";
+import { IMAGE_VARIABLES as ENV_VARIABLE, type Images, LOCAL_IMAGES, OFFICIAL_IMAGES } from "../config.ts";
 import { LabError, PrerequisiteError, StepError } from "../errors.ts";
 
 export type ImageRole = keyof Images;
 
-/** Bumped whenever a recipe below changes, so older local builds are rebuilt. */
-const RECIPE_VERSION = "1";
+/** Bumped whenever that recipe below changes, so older local builds of it are rebuilt. */
+const RECIPE_VERSIONS: Readonly<Record<ImageRole, string>> = { moto: "1", node: "1", build: "1", registry: "1" };
 const RECIPE_LABEL = "aws-cicd-lab.recipe";
-
-const ENV_VARIABLE: Record<ImageRole, string> = { moto: "LAB_MOTO_IMAGE", node: "LAB_NODE_IMAGE" };
 
 /** The host's CA bundle, which includes any TLS-intercepting proxy's CA. */
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
@@ -221,7 +221,7 @@ async function buildMoto(image: string, workDir: string, log: (line: string) => 
     }
     await finishRootfs(rootfs);
     await importRootfs(rootfs, image, [
-      `LABEL ${RECIPE_LABEL}=${RECIPE_VERSION} org.opencontainers.image.version=${version}`,
+      `LABEL ${RECIPE_LABEL}=${RECIPE_VERSIONS.moto} org.opencontainers.image.version=${version}`,
       "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       "EXPOSE 5000",
       'ENTRYPOINT ["/usr/bin/moto_server", "-H", "0.0.0.0", "-p", "5000"]',
@@ -277,7 +277,7 @@ async function buildNode(image: string, workDir: string, log: (line: string) => 
     ]);
     await finishRootfs(rootfs);
     await importRootfs(rootfs, image, [
-      `LABEL ${RECIPE_LABEL}=${RECIPE_VERSION} org.opencontainers.image.version=${nodeVersion}`,
+      `LABEL ${RECIPE_LABEL}=${RECIPE_VERSIONS.node} org.opencontainers.image.version=${nodeVersion}`,
       "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       `ENV NODE_VERSION=${nodeVersion}`,
       // Node ships its own CA list; this adds the system bundle, proxy CA included.
@@ -300,10 +300,154 @@ async function buildNode(image: string, workDir: string, log: (line: string) => 
   }
 }
 
-const RECIPES: Record<ImageRole, (image: string, workDir: string, log: (line: string) => void) => Promise<string>> = {
+// ---------------------------------------------------------------- stand-ins on the Node base
+
+/**
+ * Builds `image` from a Dockerfile on the Node base with the host's network
+ * (apt reaches the Debian mirror the way the host does). `files` are written
+ * into the build context first.
+ */
+async function buildOnBase(
+  image: string,
+  base: string,
+  dockerfile: string,
+  files: Record<string, string>,
+  workDir: string,
+  name: "build" | "registry",
+): Promise<void> {
+  const context = join(workDir, `${name}-context`);
+  await rm(context, { recursive: true, force: true });
+  await mkdir(context, { recursive: true });
+  try {
+    await writeFile(join(context, "Dockerfile"), dockerfile);
+    await cp(HOST_CA_BUNDLE, join(context, "ca-certificates.crt"));
+    for (const [file, content] of Object.entries(files)) await writeFile(join(context, file), content, { mode: 0o755 });
+    await run(
+      "docker",
+      [
+        "build",
+        "--network",
+        "host",
+        "--build-arg",
+        `BASE=${base}`,
+        "--label",
+        `${RECIPE_LABEL}=${RECIPE_VERSIONS[name]}`,
+        "-t",
+        image,
+        context,
+      ],
+      { logFile: join(workDir, `${name}-build.log`), timeoutMs: 900_000 },
+    );
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+/** Debian's apt, run in a Dockerfile: the packages, nothing recommended, no lists left behind. */
+const aptInstall = (packages: readonly string[]) =>
+  `RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(" ")} && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man`;
+
+/**
+ * awscli 2.9 (Debian bookworm) predates AWS_ENDPOINT_URL, which names the
+ * emulator; this wrapper passes it on as --endpoint-url. CodeBuild's own
+ * image has no such wrapper and needs none.
+ */
+const AWS_ENDPOINT_WRAPPER = `#!/bin/sh
+exec /usr/bin/aws \${AWS_ENDPOINT_URL:+--endpoint-url "$AWS_ENDPOINT_URL"} "$@"
+`;
+
+/**
+ * The stand-in for CodeBuild's standard image: what the buildspecs call (sh,
+ * the AWS CLI, the Docker CLI, git, unzip) on the Node base. The Docker engine
+ * is the host's, through its socket (CodeBuild's privileged mode runs its own).
+ * DOCKER_BUILDKIT=1: the standard image's Docker 23 with buildx builds with
+ * BuildKit, which builds only the stages the target needs.
+ */
+async function buildBuildImage(
+  image: string,
+  workDir: string,
+  log: (line: string) => void,
+  base: string,
+): Promise<string> {
+  log(`build: awscli, docker.io, git, unzip on ${base} (log: ${join(workDir, "build-build.log")})`);
+  await buildOnBase(
+    image,
+    base,
+    `ARG BASE
+FROM \${BASE}
+USER root
+${aptInstall(["awscli", "docker.io", "git", "unzip", "zip", "ca-certificates"])}
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY aws /usr/local/bin/aws
+ENV DOCKER_BUILDKIT=1 AWS_PAGER=""
+RUN mkdir -p /codebuild/output/src && chown -R node:node /codebuild
+WORKDIR /codebuild/output/src
+USER node
+CMD ["sleep", "infinity"]
+`,
+    { aws: AWS_ENDPOINT_WRAPPER },
+    workDir,
+    "build",
+  );
+  const versions = (
+    await run("docker", ["run", "--rm", image, "sh", "-c", "aws --version; docker --version; git --version"])
+  ).trim();
+  return versions
+    .split("\n")
+    .map((l) => l.split(" ").slice(0, 3).join(" ").replace(/,$/, ""))
+    .join(", ");
+}
+
+/** Distribution's configuration: filesystem storage, plain HTTP on :5000 (published on 127.0.0.1 only). */
+const REGISTRY_CONFIG = `version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /var/lib/docker-registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+`;
+
+/** The stand-in for ECR's registry: Debian's docker-registry (Distribution 2.8). */
+async function buildRegistryImage(
+  image: string,
+  workDir: string,
+  log: (line: string) => void,
+  base: string,
+): Promise<string> {
+  log(`registry: docker-registry on ${base} (log: ${join(workDir, "registry-build.log")})`);
+  await buildOnBase(
+    image,
+    base,
+    `ARG BASE
+FROM \${BASE}
+USER root
+${aptInstall(["docker-registry"])}
+COPY config.yml /etc/docker/registry/config.yml
+USER docker-registry
+EXPOSE 5000
+CMD ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]
+`,
+    { "config.yml": REGISTRY_CONFIG },
+    workDir,
+    "registry",
+  );
+  const version = (await run("docker", ["run", "--rm", image, "/usr/bin/docker-registry", "--version"])).trim();
+  return version.split(" ").slice(-2).join(" ");
+}
+
+type Recipe = (image: string, workDir: string, log: (line: string) => void, base: string) => Promise<string>;
+
+const RECIPES: Record<ImageRole, Recipe> = {
   moto: buildMoto,
   node: buildNode,
+  build: buildBuildImage,
+  registry: buildRegistryImage,
 };
+
+/** Recipes that need root and debootstrap; the others only the Docker engine. */
+const FROM_SCRATCH: ReadonlySet<ImageRole> = new Set(["moto", "node"]);
 
 // ---------------------------------------------------------------- decisions
 
@@ -322,7 +466,7 @@ async function requireBuildTools(): Promise<void> {
   });
 }
 
-async function ensureOne(role: ImageRole, options: EnsureOptions): Promise<ImageOutcome> {
+async function ensureOne(role: ImageRole, options: EnsureOptions, base = ""): Promise<ImageOutcome> {
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 100) / 10;
   const wanted = options.images[role];
@@ -339,7 +483,7 @@ async function ensureOne(role: ImageRole, options: EnsureOptions): Promise<Image
   });
 
   if (await imagePresent(wanted)) {
-    if (!buildable(wanted) || (await recipeOf(wanted)) === RECIPE_VERSION)
+    if (!buildable(wanted) || (await recipeOf(wanted)) === RECIPE_VERSIONS[role])
       return done(wanted, "present", "already on this machine");
     options.log(`${role}: ${wanted} was built by an older recipe; rebuilding`);
   } else if (!buildable(wanted)) {
@@ -353,16 +497,17 @@ async function ensureOne(role: ImageRole, options: EnsureOptions): Promise<Image
     }
     options.log(`${role}: ${wanted} is not here and could not be pulled (${pulled.reason})`);
     if (await imagePresent(local)) {
-      if ((await recipeOf(local)) === RECIPE_VERSION) return done(local, "present", "built earlier on this machine");
+      if ((await recipeOf(local)) === RECIPE_VERSIONS[role])
+        return done(local, "present", "built earlier on this machine");
       options.log(`${role}: ${local} was built by an older recipe; rebuilding`);
     }
   }
 
   options.log(`${role}: building ${local}`);
-  await requireBuildTools();
+  if (FROM_SCRATCH.has(role)) await requireBuildTools();
   await mkdir(options.workDir, { recursive: true });
   try {
-    const what = await RECIPES[role](local, options.workDir, options.log);
+    const what = await RECIPES[role](local, options.workDir, options.log, base);
     return done(local, "built", `built: ${what}`);
   } catch (error) {
     if (error instanceof LabError) throw error;
@@ -374,10 +519,16 @@ async function ensureOne(role: ImageRole, options: EnsureOptions): Promise<Image
   }
 }
 
-/** Ensures both images, in parallel. */
+/** Ensures every image: the emulator and the Node base in parallel, then the two stand-ins built on that base. */
 export async function ensureImages(options: EnsureOptions): Promise<Record<ImageRole, ImageOutcome>> {
-  const [moto, node] = await Promise.all([ensureOne("moto", options), ensureOne("node", options)]);
-  return { moto, node };
+  const motoReady = ensureOne("moto", options);
+  const node = await ensureOne("node", options);
+  const [moto, build, registry] = await Promise.all([
+    motoReady,
+    ensureOne("build", options, node.image),
+    ensureOne("registry", options, node.image),
+  ]);
+  return { moto, node, build, registry };
 }
 
 /**

@@ -3,14 +3,19 @@
 // them, even after the process that started them has gone.
 import { Wait } from "testcontainers";
 import { type RunningContainer, startContainer } from "./containers.ts";
-import { connectDocker, removeContainers } from "./docker.ts";
+import { connectDocker, LAB_LABEL, removeContainers } from "./docker.ts";
 import { probe } from "../probe.ts";
 import type { MotoContainer } from "./emulator.ts";
 
 const REHEARSAL_LABEL = "aws-cicd-lab.rehearsal";
 const ROLE_LABEL = "aws-cicd-lab.role";
 
-export type RehearsalRole = "emulator" | "app";
+export type RehearsalRole = "emulator" | "registry" | "build" | "app";
+
+/** Labels that tie a container to this prefix's rehearsal and say what it stands in for. */
+export function rehearsalLabels(prefix: string, role: RehearsalRole): Record<string, string> {
+  return { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: role, [LAB_LABEL]: rehearsalRunId(prefix) };
+}
 
 export interface RehearsalContainer {
   readonly id: string;
@@ -22,7 +27,7 @@ export interface RehearsalContainer {
 }
 
 /** Not tied to a process: these outlive `bin/run --keep` and are removed by teardown. */
-function rehearsalRunId(prefix: string): string {
+export function rehearsalRunId(prefix: string): string {
   return `rehearsal-${prefix}`;
 }
 

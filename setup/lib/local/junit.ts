@@ -1,0 +1,67 @@
+// JUnit XML reports summarised the way CodeBuild's report view counts them:
+// test cases, and how many passed, failed (failure or error) and were skipped.
+import { readFile } from "node:fs/promises";
+import { XMLParser } from "fast-xml-parser";
+import { StepError } from "../errors.ts";
+
+export interface JunitSummary {
+  readonly total: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** The first failing test cases, "suite › name". */
+  readonly failures: readonly string[];
+  /** e.g. "42 test cases: 41 passed, 1 failed, 0 skipped". */
+  readonly line: string;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "",
+  // These may appear once or many times; always read them as lists.
+  isArray: (name) => ["testsuite", "testcase", "failure", "error"].includes(name),
+});
+
+type Node = Record<string, unknown>;
+
+function cases(suite: Node): Array<{ suite: string; node: Node }> {
+  const name = typeof suite.name === "string" ? suite.name : "";
+  const own = ((suite.testcase as Node[] | undefined) ?? []).map((node) => ({ suite: name, node }));
+  const nested = ((suite.testsuite as Node[] | undefined) ?? []).flatMap(cases);
+  return [...own, ...nested];
+}
+
+export async function summariseJunit(files: readonly string[]): Promise<JunitSummary> {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  const failures: string[] = [];
+  for (const file of files) {
+    let doc: Node;
+    try {
+      doc = parser.parse(await readFile(file, "utf8"), true) as Node;
+    } catch (error) {
+      throw new StepError(
+        `${file} is not a JUnit XML report: ${(error as Error).message}`,
+        "Check the test reporter's output.",
+      );
+    }
+    const roots = doc.testsuites ? [doc.testsuites as Node] : ((doc.testsuite as Node[] | undefined) ?? []);
+    for (const { suite, node } of roots.flatMap(cases)) {
+      if (node.failure || node.error) {
+        failed++;
+        if (failures.length < 5) failures.push(`${suite} › ${typeof node.name === "string" ? node.name : "?"}`);
+      } else if (node.skipped !== undefined) skipped++;
+      else passed++;
+    }
+  }
+  const total = passed + failed + skipped;
+  return {
+    total,
+    passed,
+    failed,
+    skipped,
+    failures,
+    line: `${total} test cases: ${passed} passed, ${failed} failed, ${skipped} skipped`,
+  };
+}

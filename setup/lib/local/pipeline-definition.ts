@@ -1,0 +1,223 @@
+// The pipeline and its CodeBuild projects exactly as the deployed pipeline
+// stack defines them: its template, rendered with the parameters it was
+// deployed with and the physical ids of its resources, then stored in the
+// emulator's CodePipeline and CodeBuild, which its CloudFormation skips
+// (see emulator-gaps.ts). The local run reads them back from there, as
+// CodePipeline and CodeBuild read theirs on AWS.
+import { readFile } from "node:fs/promises";
+import {
+  type CloudFormationClient,
+  DescribeStackResourcesCommand,
+  DescribeStacksCommand,
+} from "@aws-sdk/client-cloudformation";
+import {
+  BatchGetProjectsCommand,
+  type CodeBuildClient,
+  CreateProjectCommand,
+  type CreateProjectCommandInput,
+  DeleteProjectCommand,
+} from "@aws-sdk/client-codebuild";
+import {
+  type CodePipelineClient,
+  CreatePipelineCommand,
+  DeletePipelineCommand,
+  GetPipelineCommand,
+  type PipelineDeclaration,
+  UpdatePipelineCommand,
+} from "@aws-sdk/client-codepipeline";
+import { StepError } from "../errors.ts";
+import { parseTemplate, renderTemplate, type Template } from "../aws/templates.ts";
+import { validatePipelineStructure } from "./pipeline-structure.ts";
+
+/** Ref and GetAtt Arn of the resource types the pipeline template refers to. */
+function attributes(type: string, id: string, accountId: string, region: string): Record<string, string> {
+  const arn: Record<string, string> = {
+    "AWS::IAM::Role": `arn:aws:iam::${accountId}:role/${id}`,
+    "AWS::ECR::Repository": `arn:aws:ecr:${region}:${accountId}:repository/${id}`,
+    "AWS::Logs::LogGroup": `arn:aws:logs:${region}:${accountId}:log-group:${id}:*`,
+    "AWS::CodeBuild::Project": `arn:aws:codebuild:${region}:${accountId}:project/${id}`,
+    "AWS::Events::Rule": `arn:aws:events:${region}:${accountId}:rule/${id}`,
+  };
+  return { Ref: id, ...(arn[type] ? { Arn: arn[type] } : { Arn: id }) };
+}
+
+/**
+ * The deployed stack's template as CloudFormation resolved it: the template
+ * file it was deployed from (the emulator's GetTemplate answers with XML it
+ * does not escape, which breaks on a template holding "<"), the parameters it
+ * was deployed with and its resources' physical ids.
+ */
+export async function renderDeployedStack(
+  cfn: CloudFormationClient,
+  stackName: string,
+  templateFile: string,
+  accountId: string,
+  region: string,
+): Promise<Template> {
+  const [text, { Stacks }, { StackResources }] = await Promise.all([
+    readFile(templateFile, "utf8"),
+    cfn.send(new DescribeStacksCommand({ StackName: stackName })),
+    cfn.send(new DescribeStackResourcesCommand({ StackName: stackName })),
+  ]);
+  const template = parseTemplate(text);
+  const parameters: Record<string, string> = {};
+  for (const p of Stacks?.[0]?.Parameters ?? [])
+    if (p.ParameterKey) parameters[p.ParameterKey] = p.ParameterValue ?? "";
+  const resources: Record<string, Record<string, string>> = {};
+  for (const r of StackResources ?? []) {
+    if (r.LogicalResourceId && r.PhysicalResourceId)
+      resources[r.LogicalResourceId] = attributes(r.ResourceType ?? "", r.PhysicalResourceId, accountId, region);
+  }
+  return renderTemplate(template, { accountId, region, stackName, parameters, resources });
+}
+
+/** Where the API's name is not simply the property's name in camelCase. */
+const API_NAMES: Readonly<Record<string, string>> = { BuildSpec: "buildspec" };
+
+/** CloudFormation's PascalCase properties as the API's camelCase, leaving provider configuration as written. */
+function apiShape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(apiShape);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    const camel = API_NAMES[key] ?? key.charAt(0).toLowerCase() + key.slice(1);
+    out[camel] = key === "Configuration" ? inner : apiShape(inner);
+  }
+  return out;
+}
+
+function resourcesOfType(template: Template, type: string) {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** The pipeline declaration from the rendered template's AWS::CodePipeline::Pipeline. */
+export function pipelineDeclaration(template: Template): PipelineDeclaration {
+  const found = resourcesOfType(template, "AWS::CodePipeline::Pipeline");
+  if (found.length !== 1)
+    throw new StepError(
+      `The pipeline template declares ${found.length} pipelines; the rehearsal runs exactly one.`,
+      "Check infra/pipeline.yaml.",
+    );
+  const p = (found[0] as [string, { Properties?: Record<string, unknown> }])[1].Properties ?? {};
+  const shaped = apiShape(p) as Record<string, unknown>;
+  return {
+    name: shaped.name as string,
+    roleArn: shaped.roleArn as string,
+    artifactStore: shaped.artifactStore as PipelineDeclaration["artifactStore"],
+    stages: shaped.stages as PipelineDeclaration["stages"],
+    ...(shaped.pipelineType ? { pipelineType: shaped.pipelineType as PipelineDeclaration["pipelineType"] } : {}),
+    ...(shaped.variables ? { variables: shaped.variables as PipelineDeclaration["variables"] } : {}),
+  };
+}
+
+function projectInputs(template: Template): CreateProjectCommandInput[] {
+  return resourcesOfType(template, "AWS::CodeBuild::Project").map(([, r]) => {
+    const p = apiShape(r.Properties ?? {}) as Record<string, unknown>;
+    return {
+      name: p.name as string,
+      ...(p.description ? { description: p.description as string } : {}),
+      source: p.source as CreateProjectCommandInput["source"],
+      artifacts: p.artifacts as CreateProjectCommandInput["artifacts"],
+      environment: p.environment as CreateProjectCommandInput["environment"],
+      serviceRole: p.serviceRole as string,
+      ...(p.timeoutInMinutes ? { timeoutInMinutes: Number(p.timeoutInMinutes) } : {}),
+    };
+  });
+}
+
+export interface HeldPipeline {
+  readonly pipeline: string;
+  readonly projects: readonly string[];
+}
+
+/**
+ * Stores the rendered pipeline and projects in the emulator, after checking
+ * the pipeline's structure as CodePipeline does on create (so a structure AWS
+ * would refuse fails here, at the same step). Idempotent: an existing
+ * pipeline is updated, projects are replaced.
+ */
+export async function holdPipeline(
+  clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient },
+  template: Template,
+): Promise<HeldPipeline> {
+  const declaration = pipelineDeclaration(template);
+  validatePipelineStructure(declaration);
+  const projects = projectInputs(template);
+  for (const project of projects) {
+    await clients.cb.send(new DeleteProjectCommand({ name: project.name })).catch(() => undefined);
+    // The emulator insists on a location for CODEPIPELINE sources and artifacts, which AWS leaves
+    // empty (the pipeline hands them over); a placeholder nothing reads.
+    const location = { location: `codepipeline:${project.name}` };
+    await clients.cb.send(
+      new CreateProjectCommand({
+        ...project,
+        source: { ...location, ...project.source } as CreateProjectCommandInput["source"],
+        artifacts: { ...location, ...project.artifacts } as CreateProjectCommandInput["artifacts"],
+      }),
+    );
+  }
+  const exists = await clients.cp
+    .send(new GetPipelineCommand({ name: declaration.name }))
+    .then(() => true)
+    .catch((error: unknown) => {
+      if ((error as Error).name === "PipelineNotFoundException") return false;
+      throw error;
+    });
+  await clients.cp.send(
+    exists
+      ? new UpdatePipelineCommand({ pipeline: declaration })
+      : new CreatePipelineCommand({ pipeline: declaration }),
+  );
+  return { pipeline: declaration.name as string, projects: projects.map((p) => p.name as string) };
+}
+
+/** The pipeline and its projects, read back from the emulator. */
+export async function readHeldPipeline(
+  clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient },
+  name: string,
+): Promise<PipelineDeclaration> {
+  try {
+    const { pipeline } = await clients.cp.send(new GetPipelineCommand({ name }));
+    if (!pipeline) throw new Error("empty answer");
+    return pipeline;
+  } catch (error) {
+    throw new StepError(
+      `The pipeline ${name} is not in the emulator.`,
+      "Run `bin/lesson 03 --target local` to deploy the pipeline stack, then the same command again.",
+      error,
+    );
+  }
+}
+
+export async function readProject(cb: CodeBuildClient, name: string) {
+  const { projects } = await cb.send(new BatchGetProjectsCommand({ names: [name] }));
+  const project = projects?.[0];
+  if (!project)
+    throw new StepError(
+      `The CodeBuild project ${name} is not in the emulator.`,
+      "Run `bin/lesson 03 --target local` again.",
+    );
+  return project;
+}
+
+/**
+ * Removes what holdPipeline stored: the pipeline and the projects its actions
+ * name. Teardown calls it once the pipeline stack is gone. Returns what it removed.
+ */
+export async function releaseHeldPipeline(
+  clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient },
+  name: string,
+): Promise<string[]> {
+  const pipeline = await clients.cp
+    .send(new GetPipelineCommand({ name }))
+    .then((r) => r.pipeline)
+    .catch(() => undefined);
+  if (!pipeline) return [];
+  const projects = (pipeline.stages ?? [])
+    .flatMap((s) => s.actions ?? [])
+    .filter((a) => a.actionTypeId?.provider === "CodeBuild" && a.configuration?.ProjectName)
+    .map((a) => a.configuration?.ProjectName as string);
+  for (const project of projects) await clients.cb.send(new DeleteProjectCommand({ name: project }));
+  await clients.cp.send(new DeletePipelineCommand({ name }));
+  return [`pipeline ${name} and projects ${projects.join(", ")} held in the emulator`];
+}

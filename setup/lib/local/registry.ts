@@ -1,0 +1,71 @@
+// The local stand-in for ECR's data plane: a Distribution registry (Debian's
+// docker-registry) on 127.0.0.1, one per rehearsal prefix, kept across runs
+// like the emulator. The build's `docker login` / `docker push` go to it
+// unchanged; what it holds reaches the emulator's ECR through the bridge in
+// emulator-gaps.ts.
+import { Wait } from "testcontainers";
+import { PrerequisiteError } from "../errors.ts";
+import { probe } from "../probe.ts";
+import { startContainer } from "./containers.ts";
+import { removeContainers } from "./docker.ts";
+import { findRehearsal, rehearsalLabels, rehearsalRunId } from "./rehearsal.ts";
+
+export interface Registry {
+  /** host:port, as a repository URI starts: 127.0.0.1:49153 */
+  readonly address: string;
+  readonly reused: boolean;
+}
+
+/** This prefix's registry: the running one if it answers, else a new one. */
+export async function ensureRegistry(prefix: string, image: string): Promise<Registry> {
+  const existing = (await findRehearsal(prefix)).filter((c) => c.role === "registry");
+  const live = existing.find((c) => c.running && c.url);
+  if (live?.url && (await probe(`${live.url}/v2/`, { timeoutMs: 3_000 })).ok)
+    return { address: new URL(live.url).host, reused: true };
+  await removeContainers(existing.map((c) => c.id));
+  try {
+    const started = await startContainer({
+      image,
+      port: 5000,
+      runId: rehearsalRunId(prefix),
+      labels: rehearsalLabels(prefix, "registry"),
+      wait: Wait.forHttp("/v2/", 5000).forStatusCode(200),
+      startupTimeoutMs: 30_000,
+    });
+    return { address: new URL(started.url).host, reused: false };
+  } catch (error) {
+    throw new PrerequisiteError(
+      `The registry standing in for ECR (${image}) did not start: ${(error as Error).message.split("\n")[0]}`,
+      "Run `npm run images` to rebuild it, then the same command again.",
+      error,
+    );
+  }
+}
+
+/** A registry's tags for one repository; none when the repository was never pushed. */
+export async function registryTags(address: string, repository: string): Promise<string[]> {
+  const response = await fetch(`http://${address}/v2/${repository}/tags/list`);
+  if (response.status === 404) return [];
+  if (!response.ok) throw new Error(`registry ${address}: tags of ${repository} answered ${response.status}`);
+  return ((await response.json()) as { tags?: string[] | null }).tags ?? [];
+}
+
+/** An image manifest as the registry stores it, with its media type. */
+export async function registryManifest(
+  address: string,
+  repository: string,
+  tag: string,
+): Promise<{ manifest: string; mediaType: string }> {
+  const response = await fetch(`http://${address}/v2/${repository}/manifests/${tag}`, {
+    headers: {
+      Accept: [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+      ].join(", "),
+    },
+  });
+  if (!response.ok) throw new Error(`registry ${address}: manifest ${repository}:${tag} answered ${response.status}`);
+  return { manifest: await response.text(), mediaType: response.headers.get("content-type") ?? "" };
+}
