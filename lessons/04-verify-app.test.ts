@@ -12,7 +12,7 @@ const fixture = useEmulator();
 const prefix = "lesson-04";
 const h = useLesson(fixture, prefix);
 
-describe("lesson 04: verify the app", () => {
+describe("lesson 04: verify the app", { timeout: 300_000 }, () => {
   it("is not done on a fresh account", async () => {
     expect((await check(h.checkContext())).pass).toBe(false);
   });

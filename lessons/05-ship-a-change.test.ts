@@ -12,7 +12,7 @@ const fixture = useEmulator();
 const prefix = "lesson-05";
 const h = useLesson(fixture, prefix);
 
-describe("lesson 05: ship a change", () => {
+describe("lesson 05: ship a change", { timeout: 300_000 }, () => {
   it("is not done on a fresh account", async () => {
     expect((await check(h.checkContext())).pass).toBe(false);
   });

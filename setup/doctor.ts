@@ -1,6 +1,6 @@
 // `bin/doctor`: is this machine ready to run the containers the project needs?
 // Runs before `npm test` so a missing engine or image is one clear sentence.
-import { readImages } from "./lib/config.ts";
+import { IMAGE_VARIABLES, type Images, readImages } from "./lib/config.ts";
 import { EXIT, LabError } from "./lib/errors.ts";
 import { connectDocker, requireImage } from "./lib/local/docker.ts";
 
@@ -9,9 +9,11 @@ export async function doctor(env: NodeJS.ProcessEnv): Promise<number> {
   try {
     const images = readImages(env);
     const docker = await connectDocker();
-    await requireImage(docker, images.moto, "LAB_MOTO_IMAGE");
-    await requireImage(docker, images.node, "LAB_NODE_IMAGE");
-    say(`Docker ${docker.info.containerRuntime.serverVersion} answers; ${images.moto} and ${images.node} are here.`);
+    const roles = Object.keys(IMAGE_VARIABLES) as Array<keyof Images>;
+    for (const role of roles) await requireImage(docker, images[role], IMAGE_VARIABLES[role]);
+    say(
+      `Docker ${docker.info.containerRuntime.serverVersion} answers; ${roles.map((r) => images[r]).join(", ")} are here.`,
+    );
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof LabError)) throw error;

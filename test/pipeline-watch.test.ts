@@ -171,7 +171,7 @@ describe("followExecution", () => {
     expect(error).toBeInstanceOf(Error);
     expect(error?.message).toContain("The pipeline run exec-new failed");
     expect(error?.message).toContain("Test › LintAndUnitTests failed: Build terminated with state: FAILED");
-    expect(error?.message).toContain("last 20 lines of /aws/codebuild/demo-test:");
+    expect(error?.message).toContain("last 2 lines of /aws/codebuild/demo-test:");
     expect(error?.message).toContain("checks: unit tests failed (see above)");
     expect(logsMock.commandCalls(GetLogEventsCommand)[0]?.args[0].input).toMatchObject({
       limit: 20,

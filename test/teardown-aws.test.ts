@@ -297,7 +297,6 @@ describe("teardown on AWS", () => {
     expect(calls.indexOf("delete images")).toBeLessThan(calls.indexOf("delete stack demo-pipeline"));
     expect(calls.slice(8)).toEqual([
       "delete report group demo-test-lab-app-tests",
-      "delete report group demo-build-lab-app-tests",
       "delete codecommit repository",
       "empty bucket",
       "delete stack demo-bucket",

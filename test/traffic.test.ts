@@ -33,11 +33,13 @@ describe("watchTraffic", () => {
     const traffic = watchTraffic(url, 10);
     await sleep(300);
     const seen = await traffic.stop();
-    expect(seen.total).toBe(n);
+    // The server may have answered one request more: the one in flight when stop() cut it, not counted.
+    expect([n - 1, n]).toContain(seen.total);
     expect(seen.total).toBeGreaterThan(4);
-    expect(seen.failed).toBe(Math.floor(n / 2));
+    // Answers alternate 200, 503, …: of the first `total`, every second one failed.
+    expect(seen.failed).toBe(Math.floor(seen.total / 2));
     expect(trafficLine(url, seen)).toMatch(
-      new RegExp(`^${n} requests to ${url} during the release, ${seen.failed} failed \\(slowest \\d+ ms\\)$`),
+      new RegExp(`^${seen.total} requests to ${url} during the release, ${seen.failed} failed \\(slowest \\d+ ms\\)$`),
     );
   });
 

@@ -6,7 +6,7 @@ import { pipelineName, SOURCE_KEY, stackName, templateFile } from "../lib/aws/na
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { awsClients } from "../lib/aws/clients.ts";
-import { type Config, readAwsSettings } from "../lib/config.ts";
+import { type Config, IMAGE_VARIABLES, type Images, readAwsSettings } from "../lib/config.ts";
 import { PrerequisiteError } from "../lib/errors.ts";
 import { deleteBucketLeftBehind, releaseVpcForDelete } from "../lib/local/emulator-gaps.ts";
 import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/docker.ts";
@@ -77,10 +77,8 @@ export function localTarget(config: Config): Target {
         const running = (await findRehearsal(prefix)).find((c) => c.role === "emulator" && c.running && c.url);
         return running?.url ? session(running.url) : undefined;
       }
-      await requireImage(docker, config.images.moto, "LAB_MOTO_IMAGE");
-      await requireImage(docker, config.images.node, "LAB_NODE_IMAGE");
-      await requireImage(docker, config.images.build, "LAB_BUILD_IMAGE");
-      await requireImage(docker, config.images.registry, "LAB_REGISTRY_IMAGE");
+      for (const role of Object.keys(IMAGE_VARIABLES) as Array<keyof Images>)
+        await requireImage(docker, config.images[role], IMAGE_VARIABLES[role]);
       const emulator = await ensureEmulator(prefix, new MotoContainer(config.images.moto));
       return session(
         emulator.endpoint,

@@ -1,0 +1,191 @@
+// The build stand-in against the Docker engine, with small buildspecs: each
+// test runs a real build container of the build image and checks one of
+// CodeBuild's rules (shell state, phase transitions, reports, artifacts).
+import { unzipSync } from "fflate";
+import { afterAll, describe, expect, it } from "vitest";
+import { readImages } from "../setup/lib/config.ts";
+import { StepError } from "../setup/lib/errors.ts";
+import { type BuildResult, runBuild } from "../setup/lib/local/codebuild.ts";
+import { removeContainers } from "../setup/lib/local/docker.ts";
+import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+
+const PREFIX = "codebuild-test";
+const encode = (text: string) => new TextEncoder().encode(text);
+
+function build(buildspec: string, files: Record<string, string> = {}, env: Record<string, string>[] = []) {
+  const source = new Map(Object.entries({ "buildspec.yml": buildspec, ...files }).map(([k, v]) => [k, encode(v)]));
+  return runBuild({
+    prefix: PREFIX,
+    image: readImages(process.env).build,
+    projectName: "demo-build",
+    buildspecFile: "buildspec.yml",
+    timeoutMinutes: 5,
+    source,
+    environment: env,
+  });
+}
+
+const phase = (result: BuildResult, name: string) => result.phases.find((p) => p.name === name)?.status;
+const printed = (result: BuildResult) => result.log.filter((l) => !l.startsWith("[Container]"));
+
+afterAll(async () => {
+  await removeContainers((await findRehearsal(PREFIX)).map((c) => c.id));
+});
+
+describe("the build stand-in runs a buildspec with CodeBuild's rules", () => {
+  it("keeps variables and the directory from command to command and phase to phase, and exports variables", async () => {
+    const result = await build(
+      `version: 0.2
+env:
+  variables:
+    FROM_BUILDSPEC: buildspec
+    OVERRIDDEN: buildspec
+  exported-variables: [IMAGE_TAG]
+phases:
+  pre_build:
+    commands:
+      - IMAGE_TAG="v-$(cat VERSION)"
+      - mkdir -p out && cd out
+  build:
+    commands:
+      - echo "tag=$IMAGE_TAG dir=$(basename "$PWD") from=$FROM_BUILDSPEC overridden=$OVERRIDDEN src=$CODEBUILD_SRC_DIR"
+`,
+      { VERSION: "1.2.3" },
+      [{ CODEBUILD_SRC_DIR: "/codebuild/output/src", OVERRIDDEN: "project" }, { OVERRIDDEN: "start-build" }],
+    );
+    expect(result.status).toBe("SUCCEEDED");
+    expect(printed(result)).toContain(
+      "tag=v-1.2.3 dir=out from=buildspec overridden=start-build src=/codebuild/output/src",
+    );
+    expect(result.exportedVariables).toEqual({ IMAGE_TAG: "v-1.2.3" });
+  });
+
+  it("stops a phase at its failing command, still runs its finally, and ends the build after PRE_BUILD", async () => {
+    const result = await build(`version: 0.2
+phases:
+  pre_build:
+    commands:
+      - echo first
+      - sh -c 'echo "about to fail" >&2; exit 3'
+      - echo never
+    finally:
+      - echo cleaning up
+  build:
+    commands:
+      - echo building
+  post_build:
+    commands:
+      - echo post
+`);
+    expect(result.status).toBe("FAILED");
+    expect(printed(result)).toEqual(["first", "about to fail", "cleaning up"]);
+    expect([phase(result, "PRE_BUILD"), phase(result, "BUILD"), phase(result, "POST_BUILD")]).toEqual([
+      "FAILED",
+      "SKIPPED",
+      "SKIPPED",
+    ]);
+    expect(phase(result, "UPLOAD_ARTIFACTS")).toBeUndefined();
+    expect(result.failure).toBe(
+      "Phase: PRE_BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: sh -c 'echo \"about to fail\" >&2; exit 3'. Reason: exit status 3",
+    );
+  });
+
+  it("runs POST_BUILD after BUILD failed, with CODEBUILD_BUILD_SUCCEEDING=0, then still uploads", async () => {
+    const result = await build(
+      `version: 0.2
+phases:
+  build:
+    commands:
+      - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+      - "false"
+  post_build:
+    commands:
+      - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+artifacts:
+  files: [kept.txt]
+`,
+      { "kept.txt": "x" },
+    );
+    expect(result.status).toBe("FAILED");
+    expect(printed(result)).toEqual(["succeeding=1", "succeeding=0"]);
+    expect([phase(result, "BUILD"), phase(result, "POST_BUILD"), phase(result, "UPLOAD_ARTIFACTS")]).toEqual([
+      "FAILED",
+      "SUCCEEDED",
+      "SUCCEEDED",
+    ]);
+    expect(result.artifact).toBeUndefined(); // a failed build hands nothing to the next action
+  });
+
+  it("reads JUnit reports, and fails UPLOAD_ARTIFACTS when a report's files are missing", async () => {
+    const junit = `<?xml version="1.0"?><testsuites><testsuite name="app"><testcase name="a"/><testcase name="b"><failure message="no"/></testcase><testcase name="c"><skipped/></testcase></testsuite></testsuites>`;
+    const result = await build(
+      `version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p reports && cp junit.xml reports/
+reports:
+  present:
+    base-directory: reports
+    files: [junit.xml]
+  absent:
+    base-directory: reports
+    files: [missing.xml]
+`,
+      { "junit.xml": junit },
+    );
+    expect(result.reports).toEqual([
+      {
+        name: "present",
+        summary: expect.objectContaining({ total: 3, passed: 1, failed: 1, skipped: 1, failures: ["app › b"] }),
+      },
+    ]);
+    expect(result.status).toBe("FAILED");
+    expect(phase(result, "UPLOAD_ARTIFACTS")).toBe("FAILED");
+    expect(result.failure).toBe(
+      "Phase: UPLOAD_ARTIFACTS, Code: CLIENT_ERROR, Message: [absent: [report files not found in build]]",
+    );
+  });
+
+  it("zips artifacts from base-directory, with discard-paths, and fails when nothing matches", async () => {
+    const spec = (files: string) => `version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p dist/nested && echo one > dist/a.txt && echo two > dist/nested/b.txt
+artifacts:
+  base-directory: dist
+  discard-paths: yes
+  files: [${files}]
+`;
+    const result = await build(spec(`"**/*"`));
+    expect(result.status).toBe("SUCCEEDED");
+    expect(Object.keys(unzipSync(result.artifact as Uint8Array)).sort()).toEqual(["a.txt", "b.txt"]);
+
+    const none = await build(spec("nothing-here.txt"));
+    expect(none.status).toBe("FAILED");
+    expect(none.failure).toContain("CLIENT_ERROR, Message: no matching artifact paths found");
+  });
+
+  it("names the file and the problem when the buildspec is not valid", async () => {
+    await expect(build("version: 0.2\nphases:\n  build:\n    commands: [unclosed\n")).rejects.toThrow(
+      /^buildspec.yml \(project demo-build\): is not valid YAML/,
+    );
+    await expect(build("version: 0.2\nphases:\n  compile:\n    commands: [make]\n")).rejects.toThrow(StepError);
+    const missing = await runBuild({
+      prefix: PREFIX,
+      image: readImages(process.env).build,
+      projectName: "demo-build",
+      buildspecFile: "buildspec.yml",
+      timeoutMinutes: 5,
+      source: new Map(),
+      environment: [],
+    });
+    expect(missing.status).toBe("FAILED");
+    expect(missing.failure).toContain("YAML_FILE_ERROR");
+  });
+
+  it("leaves no build container behind", async () => {
+    expect((await findRehearsal(PREFIX)).filter((c) => c.role === "build")).toEqual([]);
+  });
+});
