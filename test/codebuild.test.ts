@@ -134,12 +134,14 @@ reports:
 `,
       { "junit.xml": junit },
     );
-    expect(result.reports).toEqual([
-      {
-        name: "present",
-        summary: expect.objectContaining({ total: 3, passed: 1, failed: 1, skipped: 1, failures: ["app › b"] }),
-      },
-    ]);
+    expect(result.reports.map((r) => r.name)).toEqual(["present"]);
+    expect(result.reports[0]?.summary).toMatchObject({
+      total: 3,
+      passed: 1,
+      failed: 1,
+      skipped: 1,
+      failures: ["app › b"],
+    });
     expect(result.status).toBe("FAILED");
     expect(phase(result, "UPLOAD_ARTIFACTS")).toBe("FAILED");
     expect(result.failure).toBe(
