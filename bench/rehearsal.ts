@@ -1,5 +1,5 @@
-// Times the full local rehearsal with warm images: bin/run's steps and
-// bin/teardown, after one warm-up round (base images present, app layers cached).
+// Times one full local rehearsal: bin/run's steps (each step's own time) and
+// bin/teardown. The caller decides whether the build cache is warm or cold.
 import { Writable } from "node:stream";
 import { run } from "../setup/run.ts";
 import { runTeardown } from "../setup/teardown.ts";

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { $ } from "zx";
 import { readImages } from "../setup/lib/config.ts";
 import { buildImage } from "../setup/lib/local/docker-build.ts";
+import { REGISTRY_VOLUME } from "../setup/lib/local/registry.ts";
 import { startHostNetworkContainer } from "../setup/lib/local/containers.ts";
 import { connectDocker, newRunId, removeLabelledContainers, useRyukIfAvailable } from "../setup/lib/local/docker.ts";
 import { timeRehearsal } from "./rehearsal.ts";
@@ -148,38 +149,48 @@ async function main(): Promise<void> {
 }
 
 const REHEARSAL_ROUNDS = 3;
-const REHEARSAL_GOAL_S = 90;
+/** Goals: a warm rehearsal (images and build cache present) and a cold one (images present, no build cache). */
+const WARM_GOAL_S = 20;
+const COLD_GOAL_S = 90;
 
 async function rehearsal(): Promise<void> {
-  say("timing the local rehearsal: one warm-up round, then " + REHEARSAL_ROUNDS + " measured");
-  const warmup = await timeRehearsal("bench-warm");
-  say(`warm-up round: ${warmup.total.toFixed(1)} s`);
+  say("timing the local rehearsal: one cold round (build cache pruned), then " + REHEARSAL_ROUNDS + " warm rounds");
+  // Cold: what a learner's first run costs once `npm run images` is done. This empties the engine's whole
+  // build cache and the local registry's layer store.
+  await $({ quiet: true })`docker builder prune --all --force`;
+  await $({ quiet: true })`docker volume rm ${REGISTRY_VOLUME}`.nothrow();
+  const cold = await timeRehearsal("bench");
+  say(`cold round: ${cold.total.toFixed(1)} s`);
   const rounds = [];
   for (let i = 1; i <= REHEARSAL_ROUNDS; i++) {
-    const t = await timeRehearsal(`bench-r${i}`);
+    // The same prefix again, as a learner's next run: its repository's layers are in the registry already.
+    const t = await timeRehearsal("bench");
     say(`round ${i}: run ${t.run.toFixed(1)} s + teardown ${t.teardown.toFixed(1)} s = ${t.total.toFixed(1)} s`);
     rounds.push(t);
   }
   const median = [...rounds].sort((a, b) => a.total - b.total)[Math.floor(rounds.length / 2)];
   if (!median) throw new Error("no rounds");
   const cell = (n: number | undefined) => (n === undefined ? "–" : n.toFixed(1));
+  const verdict = (seconds: number, goal: number) => `goal ≤ ${goal} s: ${seconds <= goal ? "met" : "**not met**"}`;
   const body = [
     "## Local rehearsal (`npm run bench`)",
     "",
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}: \`bin/run --keep\` then \`bin/teardown\`, warm images (one warm-up round first), ${REHEARSAL_ROUNDS} rounds; the median round's times, in seconds.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}: \`bin/run --keep\` then \`bin/teardown\`, all images present, prefix \`bench\`. Cold: the Docker engine's build cache and the local registry's layer store emptied first (a first run on a machine). Warm: ${REHEARSAL_ROUNDS} more rounds with the same prefix, the median round. In seconds.`,
     "",
-    "| step | seconds |",
-    "|---|---:|",
-    ...STEPS.map((step) => `| ${step.id} ${step.title.toLowerCase()} | ${cell(median.steps[step.id])} |`),
-    `| bin/run in all (emulator start included) | ${cell(median.run)} |`,
-    `| bin/teardown | ${cell(median.teardown)} |`,
-    `| **total** | **${cell(median.total)}** |`,
+    "| step | cold | warm |",
+    "|---|---:|---:|",
+    ...STEPS.map(
+      (step) => `| ${step.id} ${step.title.toLowerCase()} | ${cell(cold.steps[step.id])} | ${cell(median.steps[step.id])} |`,
+    ),
+    `| bin/run in all (emulator start included) | ${cell(cold.run)} | ${cell(median.run)} |`,
+    `| bin/teardown | ${cell(cold.teardown)} | ${cell(median.teardown)} |`,
+    `| **total** | **${cell(cold.total)}** | **${cell(median.total)}** |`,
     "",
-    `- all rounds (total): ${rounds.map((r) => r.total.toFixed(1)).join(", ")} s; goal under ${REHEARSAL_GOAL_S} s: ${median.total < REHEARSAL_GOAL_S ? "met" : "**not met**"}.`,
-    `- the warm-up round took ${warmup.total.toFixed(1)} s (step 04 ${cell(warmup.steps["04"])} s): when the app's source changed since the last build, step 04 also runs \`npm ci\`, lint and the unit tests inside the image build; the measured rounds reuse those layers, as a learner's second run does.`,
+    `- cold: ${verdict(cold.total, COLD_GOAL_S)}. Warm rounds (total): ${rounds.map((r) => r.total.toFixed(1)).join(", ")} s; ${verdict(median.total, WARM_GOAL_S)}.`,
+    "- steps 04 and 05 each run the whole pipeline as defined: the Test build (the Dockerfile's test stage: `npm ci`, lint, unit tests) and the Build build (the image's stages, a push to the local registry) in build containers, then the Deploy stage's stack update; warm, BuildKit reuses the layers of an unchanged source.",
   ].join("\n");
   await writeSection(join(root, "docs", "benchmarks.md"), "rehearsal", body);
-  say(`rehearsal: median ${median.total.toFixed(1)} s; written to docs/benchmarks.md`);
+  say(`rehearsal: cold ${cold.total.toFixed(1)} s, warm median ${median.total.toFixed(1)} s; written to docs/benchmarks.md`);
 }
 
 // `npm run bench -- app` or `-- rehearsal` runs one part; no argument runs both.

@@ -2,7 +2,7 @@
 // holds the stacks; what it cannot run, the local stand-ins do on the Docker
 // engine (see setup/lib/local/emulator-gaps.ts); teardown removes the
 // containers too, and by default the emulator itself.
-import { pipelineName, SOURCE_KEY, stackName, templateFile } from "../lib/aws/naming.ts";
+import { ecrRepositoryName, pipelineName, SOURCE_KEY, stackName, templateFile } from "../lib/aws/naming.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { awsClients } from "../lib/aws/clients.ts";
@@ -13,7 +13,7 @@ import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } fro
 import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
 import { releaseLocally } from "../lib/local/pipeline.ts";
 import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/pipeline-definition.ts";
-import { ensureRegistry } from "../lib/local/registry.ts";
+import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME } from "../lib/local/registry.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";
 import { ensureEmulator, findRehearsal } from "../lib/local/rehearsal.ts";
 import { probe } from "../lib/probe.ts";
@@ -210,6 +210,14 @@ export function localTarget(config: Config): Target {
           // then the registry standing in for the repository's data plane and any build left running.
           const removed = await releaseHeldPipeline(aws, pipelineName(prefix));
           const standIns = (await findRehearsal(prefix)).filter((c) => c.role === "registry" || c.role === "build");
+          for (const registry of standIns.filter((c) => c.role === "registry" && c.url)) {
+            const address = new URL(registry.url as string).host;
+            const tags = await deleteRegistryImages(address, ecrRepositoryName(prefix));
+            if (tags.length > 0)
+              removed.push(
+                `${tags.length} image(s) from the local registry (its layers stay cached in volume ${REGISTRY_VOLUME})`,
+              );
+          }
           await removeContainers(standIns.map((c) => c.id));
           return [...removed, ...standIns.map((c) => `the ${c.role} container`)];
         },

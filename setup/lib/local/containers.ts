@@ -31,6 +31,8 @@ export interface ContainerSpec {
   readonly startupTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; 10 s as ECS does. */
   readonly stopTimeoutMs?: number;
+  /** Named Docker volumes to mount: [volume name, container path]. */
+  readonly volumes?: ReadonlyArray<readonly [string, string]>;
 }
 
 export interface RunningContainer {
@@ -47,6 +49,7 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningContai
     .withExposedPorts(spec.hostPort ? { container: spec.port, host: spec.hostPort } : spec.port)
     .withEnvironment(spec.env ?? {})
     .withLabels({ ...spec.labels, [LAB_LABEL]: spec.runId })
+    .withBindMounts((spec.volumes ?? []).map(([source, target]) => ({ source, target })))
     .withWaitStrategy(spec.wait)
     .withStartupTimeout(spec.startupTimeoutMs ?? 60_000)
     .start();

@@ -1,6 +1,18 @@
 // What the emulator cannot do, done directly so the local rehearsal behaves
 // as AWS does: resources its CloudFormation skips or cannot delete, and the
-// data plane its ECR lacks. Real AWS needs none of this.
+// data plane its ECR lacks. Real AWS needs none of this. The other gaps are
+// handled beside the code they concern:
+//   - its CloudFormation skips AWS::CodePipeline::Pipeline and
+//     AWS::CodeBuild::Project: pipeline-definition.ts renders them from the
+//     template and stores them in its CodePipeline and CodeBuild (which also
+//     insist on a source location CODEPIPELINE projects do not have);
+//   - its GetTemplate answers with unescaped XML: the template file is read instead;
+//   - its CodePipeline answers with ISO timestamps where AWS sends epoch
+//     seconds: setup/lib/aws/clients.ts rewrites them for emulator endpoints;
+//   - it runs no pipeline, build, registry or service: codepipeline.ts,
+//     codebuild.ts, registry.ts and the app container (rehearsal.ts) do;
+//   - its CloudFormation accepts parameters a template does not declare:
+//     pipeline-actions.ts checks them as CloudFormation does.
 import {
   DeleteInternetGatewayCommand,
   DeleteRouteTableCommand,

@@ -2,13 +2,19 @@
 // docker-registry) on 127.0.0.1, one per rehearsal prefix, kept across runs
 // like the emulator. The build's `docker login` / `docker push` go to it
 // unchanged; what it holds reaches the emulator's ECR through the bridge in
-// emulator-gaps.ts.
+// emulator-gaps.ts. Its layers live in one named volume shared by every
+// rehearsal on the machine, a cache like the engine's build cache: a push of
+// layers it already holds (the Node base) is instant. Teardown deletes the
+// prefix's images from it; the layers stay until the volume is removed.
 import { Wait } from "testcontainers";
 import { PrerequisiteError } from "../errors.ts";
 import { probe } from "../probe.ts";
 import { startContainer } from "./containers.ts";
 import { removeContainers } from "./docker.ts";
 import { findRehearsal, rehearsalLabels, rehearsalRunId } from "./rehearsal.ts";
+
+/** The registries' shared layer store. */
+export const REGISTRY_VOLUME = "aws-cicd-lab-registry-layers";
 
 export interface Registry {
   /** host:port, as a repository URI starts: 127.0.0.1:49153 */
@@ -29,6 +35,7 @@ export async function ensureRegistry(prefix: string, image: string): Promise<Reg
       port: 5000,
       runId: rehearsalRunId(prefix),
       labels: rehearsalLabels(prefix, "registry"),
+      volumes: [[REGISTRY_VOLUME, "/var/lib/docker-registry"]],
       wait: Wait.forHttp("/v2/", 5000).forStatusCode(200),
       startupTimeoutMs: 30_000,
     });
@@ -50,6 +57,13 @@ export async function registryTags(address: string, repository: string): Promise
   return ((await response.json()) as { tags?: string[] | null }).tags ?? [];
 }
 
+const MANIFEST_TYPES = [
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+].join(", ");
+
 /** An image manifest as the registry stores it, with its media type. */
 export async function registryManifest(
   address: string,
@@ -57,15 +71,28 @@ export async function registryManifest(
   tag: string,
 ): Promise<{ manifest: string; mediaType: string }> {
   const response = await fetch(`http://${address}/v2/${repository}/manifests/${tag}`, {
-    headers: {
-      Accept: [
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-      ].join(", "),
-    },
+    headers: { Accept: MANIFEST_TYPES },
   });
   if (!response.ok) throw new Error(`registry ${address}: manifest ${repository}:${tag} answered ${response.status}`);
   return { manifest: await response.text(), mediaType: response.headers.get("content-type") ?? "" };
+}
+
+/**
+ * Deletes every image of one repository from the registry (its manifests; the
+ * layers stay in the shared store). Returns the tags it deleted.
+ */
+export async function deleteRegistryImages(address: string, repository: string): Promise<string[]> {
+  const tags = await registryTags(address, repository);
+  for (const tag of tags) {
+    const head = await fetch(`http://${address}/v2/${repository}/manifests/${tag}`, {
+      method: "HEAD",
+      headers: { Accept: MANIFEST_TYPES },
+    });
+    const digest = head.headers.get("docker-content-digest");
+    if (!head.ok || !digest) continue; // deleted meanwhile, through another tag of the same image
+    const deleted = await fetch(`http://${address}/v2/${repository}/manifests/${digest}`, { method: "DELETE" });
+    if (!deleted.ok && deleted.status !== 404)
+      throw new Error(`registry ${address}: deleting ${repository}:${tag} answered ${deleted.status}`);
+  }
+  return tags;
 }
