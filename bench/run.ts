@@ -180,7 +180,8 @@ async function rehearsal(): Promise<void> {
     "| step | cold | warm |",
     "|---|---:|---:|",
     ...STEPS.map(
-      (step) => `| ${step.id} ${step.title.toLowerCase()} | ${cell(cold.steps[step.id])} | ${cell(median.steps[step.id])} |`,
+      (step) =>
+        `| ${step.id} ${step.title.toLowerCase()} | ${cell(cold.steps[step.id])} | ${cell(median.steps[step.id])} |`,
     ),
     `| bin/run in all (emulator start included) | ${cell(cold.run)} | ${cell(median.run)} |`,
     `| bin/teardown | ${cell(cold.teardown)} | ${cell(median.teardown)} |`,
@@ -190,7 +191,9 @@ async function rehearsal(): Promise<void> {
     "- steps 04 and 05 each run the whole pipeline as defined: the Test build (the Dockerfile's test stage: `npm ci`, lint, unit tests) and the Build build (the image's stages, a push to the local registry) in build containers, then the Deploy stage's stack update; warm, BuildKit reuses the layers of an unchanged source.",
   ].join("\n");
   await writeSection(join(root, "docs", "benchmarks.md"), "rehearsal", body);
-  say(`rehearsal: cold ${cold.total.toFixed(1)} s, warm median ${median.total.toFixed(1)} s; written to docs/benchmarks.md`);
+  say(
+    `rehearsal: cold ${cold.total.toFixed(1)} s, warm median ${median.total.toFixed(1)} s; written to docs/benchmarks.md`,
+  );
 }
 
 // `npm run bench -- app` or `-- rehearsal` runs one part; no argument runs both.

@@ -4,7 +4,6 @@
 import { unzipSync } from "fflate";
 import { afterAll, describe, expect, it } from "vitest";
 import { readImages } from "../setup/lib/config.ts";
-import { StepError } from "../setup/lib/errors.ts";
 import { type BuildResult, runBuild } from "../setup/lib/local/codebuild.ts";
 import { removeContainers } from "../setup/lib/local/docker.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
@@ -169,11 +168,16 @@ artifacts:
     expect(none.failure).toContain("CLIENT_ERROR, Message: no matching artifact paths found");
   });
 
-  it("names the file and the problem when the buildspec is not valid", async () => {
-    await expect(build("version: 0.2\nphases:\n  build:\n    commands: [unclosed\n")).rejects.toThrow(
-      /^buildspec.yml \(project demo-build\): is not valid YAML/,
+  it("fails in DOWNLOAD_SOURCE with YAML_FILE_ERROR, naming the file and the problem, when the buildspec is not valid", async () => {
+    const invalid = await build("version: 0.2\nphases:\n  build:\n    commands: [unclosed\n");
+    expect(invalid.status).toBe("FAILED");
+    expect(invalid.failure).toMatch(
+      /^Phase: DOWNLOAD_SOURCE, Code: YAML_FILE_ERROR, Message: buildspec\.yml: is not valid YAML/,
     );
-    await expect(build("version: 0.2\nphases:\n  compile:\n    commands: [make]\n")).rejects.toThrow(StepError);
+    const wrongPhase = await build("version: 0.2\nphases:\n  compile:\n    commands: [make]\n");
+    expect(wrongPhase.failure).toContain(
+      "buildspec.yml: phases.compile is not a phase (install, pre_build, build, post_build)",
+    );
     const missing = await runBuild({
       prefix: PREFIX,
       image: readImages(process.env).build,
@@ -183,8 +187,23 @@ artifacts:
       source: new Map(),
       environment: [],
     });
-    expect(missing.status).toBe("FAILED");
-    expect(missing.failure).toContain("YAML_FILE_ERROR");
+    expect(missing.failure).toBe(
+      "Phase: DOWNLOAD_SOURCE, Code: YAML_FILE_ERROR, Message: buildspec.yml is not in the source",
+    );
+  });
+
+  it("says in one sentence that the build image is missing", async () => {
+    await expect(
+      runBuild({
+        prefix: PREFIX,
+        image: "aws-cicd-lab/no-such-build-image:1",
+        projectName: "demo-build",
+        buildspecFile: "buildspec.yml",
+        timeoutMinutes: 5,
+        source: new Map([["buildspec.yml", encode("version: 0.2\nphases:\n  build:\n    commands: [true]\n")]]),
+        environment: [],
+      }),
+    ).rejects.toThrow(/^The build container \(aws-cicd-lab\/no-such-build-image:1\) did not start: /);
   });
 
   it("leaves no build container behind", async () => {

@@ -18,7 +18,7 @@ import { pipeline } from "node:stream/promises";
 import type Dockerode from "dockerode";
 import { zipSync } from "fflate";
 import tar from "tar-fs";
-import { PrerequisiteError } from "../errors.ts";
+import { PrerequisiteError, StepError } from "../errors.ts";
 import { type Buildspec, type FileSet, PHASES, parseBuildspec } from "./buildspec.ts";
 import { connectDocker, removeContainers } from "./docker.ts";
 import { type JunitSummary, summariseJunit } from "./junit.ts";
@@ -170,6 +170,26 @@ async function copyOut(container: Dockerode.Container, dir: string): Promise<voi
   await pipeline(archive, tar.extract(dir, { strip: 1 }));
 }
 
+/** Creates and starts the build container; one that cannot start is a set-up problem, said in one sentence. */
+async function startBuildContainer(
+  docker: Dockerode,
+  options: Dockerode.ContainerCreateOptions,
+): Promise<Dockerode.Container> {
+  let container: Dockerode.Container | undefined;
+  try {
+    container = await docker.createContainer(options);
+    await container.start();
+    return container;
+  } catch (error) {
+    if (container) await removeContainers([container.id]).catch(() => undefined);
+    throw new PrerequisiteError(
+      `The build container (${options.Image ?? "?"}) did not start: ${(error as Error).message.split("\n")[0]}`,
+      "Run `npm run images` (it builds the build image), then the same command again.",
+      error,
+    );
+  }
+}
+
 /** Runs the build to its end; a failed build is a result, not an exception. */
 export async function runBuild(input: BuildInput): Promise<BuildResult> {
   const log: string[] = [];
@@ -189,31 +209,34 @@ export async function runBuild(input: BuildInput): Promise<BuildResult> {
   };
   const container_ = (message: string) => emit(`[Container] ${timestamp()} ${message}`);
 
-  const buildspecBytes = input.source.get(input.buildspecFile);
-  if (!buildspecBytes) {
-    container_(
-      `Phase context status code: YAML_FILE_ERROR Message: stat ${SOURCE_DIR}/${input.buildspecFile}: no such file or directory`,
-    );
+  // A buildspec CodeBuild cannot read fails the build in DOWNLOAD_SOURCE with YAML_FILE_ERROR.
+  const yamlError = (message: string): BuildResult => {
+    container_(`Phase context status code: YAML_FILE_ERROR Message: ${message}`);
     return {
       status: "FAILED",
       phases: [{ name: "DOWNLOAD_SOURCE", status: "FAILED", seconds: 0 }],
-      failure: `Phase: DOWNLOAD_SOURCE, Code: YAML_FILE_ERROR, Message: ${input.buildspecFile} is not in the source`,
+      failure: `Phase: DOWNLOAD_SOURCE, Code: YAML_FILE_ERROR, Message: ${message}`,
       log,
       exportedVariables: {},
       reports: [],
     };
+  };
+  const buildspecBytes = input.source.get(input.buildspecFile);
+  if (!buildspecBytes) return yamlError(`${input.buildspecFile} is not in the source`);
+  let spec: Buildspec;
+  try {
+    spec = parseBuildspec(new TextDecoder().decode(buildspecBytes), input.buildspecFile);
+  } catch (error) {
+    if (error instanceof StepError) return yamlError(error.message);
+    throw error;
   }
-  const spec: Buildspec = parseBuildspec(
-    new TextDecoder().decode(buildspecBytes),
-    `${input.buildspecFile} (project ${input.projectName})`,
-  );
 
   const socket = await dockerSocket();
   const docker = (await connectDocker()).container.dockerode;
   // Lowest precedence first: the buildspec's own variables, then CodeBuild's, the project's and the overrides.
   const env: Record<string, string> = {};
   for (const layer of [spec.variables, ...input.environment]) Object.assign(env, layer);
-  const container = await docker.createContainer({
+  const container = await startBuildContainer(docker, {
     Image: input.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: rehearsalLabels(input.prefix, "build"),
@@ -238,7 +261,6 @@ export async function runBuild(input: BuildInput): Promise<BuildResult> {
   const work = await mkdtemp(join(tmpdir(), "aws-cicd-lab-build-out-"));
   try {
     const downloadStart = performance.now();
-    await container.start();
     await copyIn(container, input.source);
     await execute(container, "sh", `mkdir -p ${STATE_DIR} && echo ${SOURCE_DIR} > ${STATE_DIR}/dir`, [], output);
     phases.push({ name: "DOWNLOAD_SOURCE", status: "SUCCEEDED", seconds: (performance.now() - downloadStart) / 1000 });
