@@ -1,4 +1,6 @@
 // Lesson 03: the pipeline and environment stacks.
+import { BatchGetProjectsCommand } from "@aws-sdk/client-codebuild";
+import { GetPipelineCommand } from "@aws-sdk/client-codepipeline";
 import { DescribeRepositoriesCommand } from "@aws-sdk/client-ecr";
 import { DescribeClustersCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
@@ -6,6 +8,7 @@ import { check } from "../setup/checks/03-pipeline-and-environment.ts";
 import { lesson } from "../setup/lesson.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
 import { describeStack } from "../setup/lib/aws/stacks.ts";
+import { releaseHeldPipeline } from "../setup/lib/local/pipeline-definition.ts";
 import { useEmulator } from "./support/emulator.ts";
 import { useLesson } from "./support/lesson.ts";
 
@@ -42,5 +45,23 @@ describe("lesson 03: pipeline and environment", () => {
     expect(
       (await ecs.send(new DescribeClustersCommand({ clusters: [`${prefix}-cluster`] }))).clusters?.[0]?.status,
     ).toBe("ACTIVE");
+    // The pipeline and projects, as the template defines them, held where CodePipeline and CodeBuild keep them.
+    const { pipeline } = await aws.cp.send(new GetPipelineCommand({ name: `${prefix}-pipeline` }));
+    expect(pipeline?.stages?.map((s) => s.name)).toEqual(["Source", "Test", "Build", "Deploy"]);
+    const { projects } = await aws.cb.send(
+      new BatchGetProjectsCommand({ names: [`${prefix}-test`, `${prefix}-build`] }),
+    );
+    expect(projects?.map((p) => p.source?.buildspec)).toEqual(["buildspec-test.yml", "buildspec.yml"]);
+  });
+
+  it("is not done while the pipeline itself is missing, and a re-run of the lesson makes it again", async () => {
+    const { aws } = h.checkContext();
+    await releaseHeldPipeline(aws, `${prefix}-pipeline`);
+    expect(await check(h.checkContext())).toEqual({
+      pass: false,
+      message: `The pipeline stack is ready but the pipeline ${prefix}-pipeline does not exist. Run \`bin/lesson 03\` again.`,
+    });
+    expect(await lesson(["03", "--prefix", prefix], h.env(), { output: h.output }), h.narration).toBe(0);
+    expect((await check(h.checkContext())).pass).toBe(true);
   });
 });
