@@ -18,6 +18,7 @@ import type { ActionProvider, ActionResult, ArtifactRef } from "./codepipeline.t
 import { runBuild, SOURCE_DIR } from "./codebuild.ts";
 import { mirrorRegistryToEcr } from "./emulator-gaps.ts";
 import { readProject } from "./pipeline-definition.ts";
+import { primeRepository, rememberLayers } from "./registry.ts";
 
 export interface LocalActionDeps {
   readonly prefix: string;
@@ -121,6 +122,10 @@ export function localProviders(deps: LocalActionDeps): Record<string, ActionProv
       return failed(`${unsupported.name}: ${unsupported.type} variables are not something the build stand-in can do`);
     const actionVariables = JSON.parse(run.configuration.EnvironmentVariables ?? "[]") as EnvironmentVariable[];
     const buildId = `${project.name}:${randomUUID()}`;
+    const repositories = projectVariables
+      .map((v) => ECR_URI.exec(v.value ?? "")?.[1])
+      .filter((r): r is string => r !== undefined);
+    for (const repository of repositories) await primeRepository(deps.registry, repository);
     const source = unzipArtifact(await run.readArtifact(primary), primary.name);
     const buildspec = project.source?.buildspec ?? "buildspec.yml";
     const result = await runBuild({
@@ -157,11 +162,11 @@ export function localProviders(deps: LocalActionDeps): Record<string, ActionProv
       ...(run.signal ? { signal: run.signal } : {}),
     });
     // Whatever the build pushed before it ended is in the registry: show it in the emulator's ECR.
-    for (const variable of projectVariables) {
-      const repository = ECR_URI.exec(variable.value ?? "")?.[1];
-      if (!repository) continue;
-      for (const tag of await mirrorRegistryToEcr(deps.clients.ecr, deps.registry, repository))
+    for (const repository of repositories) {
+      for (const tag of await mirrorRegistryToEcr(deps.clients.ecr, deps.registry, repository)) {
         run.say(`pushed ${repository}:${tag} (now in ECR)`);
+        await rememberLayers(deps.registry, repository, tag);
+      }
     }
     for (const report of result.reports) run.say(`report ${report.name}: ${report.summary.line}`);
     if (result.status !== "SUCCEEDED") {

@@ -96,3 +96,45 @@ export async function deleteRegistryImages(address: string, repository: string):
   }
   return tags;
 }
+
+/** A repository no rehearsal owns, holding the last image pushed: where new repositories take their layers from. */
+const LAYER_CACHE = "aws-cicd-lab/layer-cache";
+
+/** The blobs (config and layers) an image manifest names. */
+function blobsOf(manifest: string): string[] {
+  const parsed = JSON.parse(manifest) as { config?: { digest?: string }; layers?: Array<{ digest?: string }> };
+  return [parsed.config?.digest, ...(parsed.layers ?? []).map((l) => l.digest)].filter(
+    (d): d is string => typeof d === "string",
+  );
+}
+
+/** Links blobs the store already holds into another repository (Distribution's cross-repository mount). */
+async function mountBlobs(address: string, blobs: readonly string[], from: string, into: string): Promise<void> {
+  for (const digest of blobs) {
+    await fetch(`http://${address}/v2/${into}/blobs/uploads/?mount=${digest}&from=${from}`, { method: "POST" });
+  }
+}
+
+/**
+ * Before a build pushes to `repository`: links into it the layers of the last
+ * image any rehearsal pushed, so `docker push` finds them there ("Layer already
+ * exists") instead of compressing and uploading the Node base again. The push
+ * itself, and everything it checks, is unchanged; only the upload is saved.
+ */
+export async function primeRepository(address: string, repository: string): Promise<void> {
+  const cached = await registryManifest(address, LAYER_CACHE, "latest").catch(() => undefined);
+  if (cached) await mountBlobs(address, blobsOf(cached.manifest), LAYER_CACHE, repository);
+}
+
+/** After a push: the image's layers become the cache new repositories are primed from. */
+export async function rememberLayers(address: string, repository: string, tag: string): Promise<void> {
+  const { manifest, mediaType } = await registryManifest(address, repository, tag);
+  await mountBlobs(address, blobsOf(manifest), repository, LAYER_CACHE);
+  const put = await fetch(`http://${address}/v2/${LAYER_CACHE}/manifests/latest`, {
+    method: "PUT",
+    headers: { "Content-Type": mediaType },
+    body: manifest,
+  });
+  if (!put.ok)
+    throw new Error(`registry ${address}: caching the layers of ${repository}:${tag} answered ${put.status}`);
+}
