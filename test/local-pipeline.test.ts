@@ -8,7 +8,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
-import { DescribeImagesCommand } from "@aws-sdk/client-ecr";
+import { BatchDeleteImageCommand, DescribeImagesCommand, PutImageCommand } from "@aws-sdk/client-ecr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { awsClients } from "../setup/lib/aws/clients.ts";
@@ -21,7 +21,8 @@ import { removeContainers } from "../setup/lib/local/docker.ts";
 import { EMULATOR_ACCOUNT_ID } from "../setup/lib/local/emulator.ts";
 import { localProviders } from "../setup/lib/local/pipeline-actions.ts";
 import { holdPipeline, readHeldPipeline, renderDeployedStack } from "../setup/lib/local/pipeline-definition.ts";
-import { ensureRegistry } from "../setup/lib/local/registry.ts";
+import { ensureRegistry, registryManifest, registryTags } from "../setup/lib/local/registry.ts";
+import { reconcileRegistryWithEcr } from "../setup/lib/local/emulator-gaps.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
 
 const PREFIX = "pipe-test";
@@ -148,6 +149,26 @@ describe("the rehearsal runs the pipeline as defined", { timeout: 600_000 }, () 
       new DescribeImagesCommand({ repositoryName: ecrRepositoryName(PREFIX) }),
     );
     expect(imageDetails?.flatMap((d) => d.imageTags ?? [])).toEqual([expect.stringMatching(/^s3-[0-9a-f]{10}$/)]);
+  });
+
+  it("keeps the registry and the emulator's ECR holding the same images", async () => {
+    const repository = ecrRepositoryName(PREFIX);
+    const { ecr } = clients();
+    const [tag] = await registryTags(registry, repository);
+    if (!tag) throw new Error("the release left no image in the registry");
+    // An image ECR lists whose layers the registry does not hold, and one the registry holds that ECR does not.
+    const { manifest } = await registryManifest(registry, repository, tag);
+    await ecr.send(
+      new PutImageCommand({ repositoryName: repository, imageTag: "lost-layers", imageManifest: manifest }),
+    );
+    await ecr.send(new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }));
+    expect((await reconcileRegistryWithEcr(ecr, registry, repository)).sort()).toEqual([
+      `ECR ${repository}:lost-layers`,
+      `registry ${repository}:${tag}`,
+    ]);
+    expect(await registryTags(registry, repository)).toEqual([]);
+    const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: repository }));
+    expect(imageDetails).toEqual([]);
   });
 
   it("fails at Build › BuildAndPushImage on a failing buildspec command, with its output", async () => {

@@ -21,9 +21,9 @@ import {
   DetachInternetGatewayCommand,
   type EC2Client,
 } from "@aws-sdk/client-ec2";
-import { type ECRClient, paginateDescribeImages, PutImageCommand } from "@aws-sdk/client-ecr";
+import { BatchDeleteImageCommand, type ECRClient, paginateDescribeImages, PutImageCommand } from "@aws-sdk/client-ecr";
 import { DeleteBucketCommand, type S3Client } from "@aws-sdk/client-s3";
-import { registryManifest, registryTags } from "./registry.ts";
+import { deleteRegistryImages, registryManifest, registryTags } from "./registry.ts";
 
 /**
  * moto deletes a stack's VPC, subnets and security groups but not its
@@ -65,6 +65,43 @@ export async function deleteBucketLeftBehind(s3: S3Client, bucket: string): Prom
   }
 }
 
+async function ecrTags(ecr: ECRClient, repositoryName: string): Promise<Set<string>> {
+  const tags = new Set<string>();
+  for await (const page of paginateDescribeImages({ client: ecr }, { repositoryName })) {
+    for (const image of page.imageDetails ?? []) for (const tag of image.imageTags ?? []) tags.add(tag);
+  }
+  return tags;
+}
+
+/**
+ * Before a build: the registry and the emulator's ECR must hold the same
+ * images, as ECR's API and registry are one service on AWS. The registry's
+ * store outlives an emulator (a rehearsal that was not torn down, a new
+ * emulator), so its images ECR does not list are deleted; an image ECR lists
+ * whose layers the registry lost is deleted from ECR, so the build pushes it
+ * again instead of deploying an image no task could pull. Returns what it dropped.
+ */
+export async function reconcileRegistryWithEcr(
+  ecr: ECRClient,
+  registry: string,
+  repositoryName: string,
+): Promise<string[]> {
+  const inEcr = await ecrTags(ecr, repositoryName);
+  const inRegistry = new Set(await registryTags(registry, repositoryName));
+  const dropped: string[] = [];
+  const stale = [...inRegistry].filter((tag) => !inEcr.has(tag));
+  if (stale.length > 0) {
+    await deleteRegistryImages(registry, repositoryName, stale);
+    dropped.push(...stale.map((tag) => `registry ${repositoryName}:${tag}`));
+  }
+  const lost = [...inEcr].filter((tag) => !inRegistry.has(tag));
+  if (lost.length > 0) {
+    await ecr.send(new BatchDeleteImageCommand({ repositoryName, imageIds: lost.map((imageTag) => ({ imageTag })) }));
+    dropped.push(...lost.map((tag) => `ECR ${repositoryName}:${tag}`));
+  }
+  return dropped;
+}
+
 /**
  * ECR's data plane: the emulator's ECR keeps repositories and image records
  * but has no registry to push to, so the build pushes to the local registry
@@ -74,10 +111,7 @@ export async function deleteBucketLeftBehind(s3: S3Client, bucket: string): Prom
  * would see a push to ECR. Returns the tags it added.
  */
 export async function mirrorRegistryToEcr(ecr: ECRClient, registry: string, repositoryName: string): Promise<string[]> {
-  const known = new Set<string>();
-  for await (const page of paginateDescribeImages({ client: ecr }, { repositoryName })) {
-    for (const image of page.imageDetails ?? []) for (const tag of image.imageTags ?? []) known.add(tag);
-  }
+  const known = await ecrTags(ecr, repositoryName);
   const added: string[] = [];
   for (const tag of await registryTags(registry, repositoryName)) {
     if (known.has(tag)) continue;

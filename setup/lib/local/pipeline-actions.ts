@@ -16,7 +16,7 @@ import { parseTemplate } from "../aws/templates.ts";
 import { type DeployOptions, deployStack, firstFailedResource } from "../aws/stacks.ts";
 import type { ActionProvider, ActionResult, ArtifactRef } from "./codepipeline.ts";
 import { runBuild, SOURCE_DIR } from "./codebuild.ts";
-import { mirrorRegistryToEcr } from "./emulator-gaps.ts";
+import { mirrorRegistryToEcr, reconcileRegistryWithEcr } from "./emulator-gaps.ts";
 import { readProject } from "./pipeline-definition.ts";
 import { primeRepository, rememberLayers } from "./registry.ts";
 
@@ -125,7 +125,11 @@ export function localProviders(deps: LocalActionDeps): Record<string, ActionProv
     const repositories = projectVariables
       .map((v) => ECR_URI.exec(v.value ?? "")?.[1])
       .filter((r): r is string => r !== undefined);
-    for (const repository of repositories) await primeRepository(deps.registry, repository);
+    for (const repository of repositories) {
+      for (const dropped of await reconcileRegistryWithEcr(deps.clients.ecr, deps.registry, repository))
+        run.say(`dropped ${dropped}: the registry and the emulator's ECR must hold the same images`);
+      await primeRepository(deps.registry, repository);
+    }
     const source = unzipArtifact(await run.readArtifact(primary), primary.name);
     const buildspec = project.source?.buildspec ?? "buildspec.yml";
     const result = await runBuild({

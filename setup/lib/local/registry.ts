@@ -78,11 +78,15 @@ export async function registryManifest(
 }
 
 /**
- * Deletes every image of one repository from the registry (its manifests; the
- * layers stay in the shared store). Returns the tags it deleted.
+ * Deletes images of one repository from the registry, all or `only` these
+ * tags (their manifests; the layers stay in the shared store). Returns the tags.
  */
-export async function deleteRegistryImages(address: string, repository: string): Promise<string[]> {
-  const tags = await registryTags(address, repository);
+export async function deleteRegistryImages(
+  address: string,
+  repository: string,
+  only?: readonly string[],
+): Promise<string[]> {
+  const tags = only ? [...only] : await registryTags(address, repository);
   for (const tag of tags) {
     const head = await fetch(`http://${address}/v2/${repository}/manifests/${tag}`, {
       method: "HEAD",
