@@ -79,7 +79,11 @@ export function localTarget(config: Config): Target {
       }
       for (const role of Object.keys(IMAGE_VARIABLES) as Array<keyof Images>)
         await requireImage(docker, config.images[role], IMAGE_VARIABLES[role]);
-      const emulator = await ensureEmulator(prefix, new MotoContainer(config.images.moto));
+      // The registry starts beside the emulator: step 04's first build pushes to it.
+      const [emulator] = await Promise.all([
+        ensureEmulator(prefix, new MotoContainer(config.images.moto)),
+        ensureRegistry(prefix, config.images.registry),
+      ]);
       return session(
         emulator.endpoint,
         emulator.reused ? "Found this prefix's emulator still running: carrying on with it." : undefined,
@@ -231,12 +235,21 @@ export function localTarget(config: Config): Target {
             .map((c) => `${c.role} container ${c.id.slice(0, 12)}`);
         },
         async finish(removeEmulator) {
-          if (!removeEmulator || external) return { removed: [], left: [] };
-          const emulators = (await findRehearsal(prefix)).filter((c) => c.role === "emulator");
-          await removeContainers(emulators.map((c) => c.id));
+          // Every stand-in still here (a registry or build a failed or interrupted run left), and the emulator
+          // unless it is kept or is the person's own.
+          const found = await findRehearsal(prefix);
+          const dropEmulator = removeEmulator && !external;
+          const standIns = found.filter((c) => c.role !== "emulator");
+          const emulators = dropEmulator ? found.filter((c) => c.role === "emulator") : [];
+          await removeContainers([...standIns, ...emulators].map((c) => c.id));
           return {
-            removed: emulators.length > 0 ? ["the emulator container (and everything in it)"] : [],
-            left: (await findRehearsal(prefix)).map((c) => `container ${c.id.slice(0, 12)}`),
+            removed: [
+              ...standIns.map((c) => `the ${c.role} container`),
+              ...(emulators.length > 0 ? ["the emulator container (and everything in it)"] : []),
+            ],
+            left: (await findRehearsal(prefix))
+              .filter((c) => dropEmulator || c.role !== "emulator")
+              .map((c) => `${c.role} container ${c.id.slice(0, 12)}`),
           };
         },
       };
