@@ -1,6 +1,7 @@
-// The local rehearsal's containers: the emulator and the app, labelled with
-// the prefix so a re-run finds and reuses them and teardown finds and removes
-// them, even after the process that started them has gone.
+// The local rehearsal's containers: the emulator, the registry, the builds and
+// the app, labelled with the prefix and their role so a re-run finds and
+// reuses them and teardown finds and removes them, even after the process
+// that started them has gone.
 import { Wait } from "testcontainers";
 import { type RunningContainer, startContainer } from "./containers.ts";
 import { connectDocker, LAB_LABEL, removeContainers } from "./docker.ts";
