@@ -156,13 +156,7 @@ export async function holdPipeline(
       }),
     );
   }
-  const exists = await clients.cp
-    .send(new GetPipelineCommand({ name: declaration.name }))
-    .then(() => true)
-    .catch((error: unknown) => {
-      if ((error as Error).name === "PipelineNotFoundException") return false;
-      throw error;
-    });
+  const exists = (await heldPipeline(clients.cp, declaration.name as string)) !== undefined;
   await clients.cp.send(
     exists
       ? new UpdatePipelineCommand({ pipeline: declaration })
@@ -171,22 +165,29 @@ export async function holdPipeline(
   return { pipeline: declaration.name as string, projects: projects.map((p) => p.name as string) };
 }
 
-/** The pipeline and its projects, read back from the emulator. */
+/** The pipeline as the emulator holds it; undefined when it holds none by that name. */
+async function heldPipeline(cp: CodePipelineClient, name: string): Promise<PipelineDeclaration | undefined> {
+  try {
+    return (await cp.send(new GetPipelineCommand({ name }))).pipeline;
+  } catch (error) {
+    if ((error as Error).name === "PipelineNotFoundException") return undefined;
+    throw error;
+  }
+}
+
+/** The pipeline, read back from the emulator. */
 export async function readHeldPipeline(
-  clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient },
+  clients: { readonly cp: CodePipelineClient },
   name: string,
 ): Promise<PipelineDeclaration> {
-  try {
-    const { pipeline } = await clients.cp.send(new GetPipelineCommand({ name }));
-    if (!pipeline) throw new Error("empty answer");
-    return pipeline;
-  } catch (error) {
+  const pipeline = await heldPipeline(clients.cp, name);
+  if (!pipeline) {
     throw new StepError(
       `The pipeline ${name} is not in the emulator.`,
       "Run `bin/lesson 03 --target local` to deploy the pipeline stack, then the same command again.",
-      error,
     );
   }
+  return pipeline;
 }
 
 export async function readProject(cb: CodeBuildClient, name: string) {
@@ -208,10 +209,7 @@ export async function releaseHeldPipeline(
   clients: { readonly cp: CodePipelineClient; readonly cb: CodeBuildClient },
   name: string,
 ): Promise<string[]> {
-  const pipeline = await clients.cp
-    .send(new GetPipelineCommand({ name }))
-    .then((r) => r.pipeline)
-    .catch(() => undefined);
+  const pipeline = await heldPipeline(clients.cp, name);
   if (!pipeline) return [];
   const projects = (pipeline.stages ?? [])
     .flatMap((s) => s.actions ?? [])
