@@ -8,10 +8,8 @@
 // prefix's images from it; the layers stay until the volume is removed.
 import { Wait } from "testcontainers";
 import { PrerequisiteError } from "../errors.ts";
-import { probe } from "../probe.ts";
 import { startContainer } from "./containers.ts";
-import { removeContainers } from "./docker.ts";
-import { findRehearsal, rehearsalLabels, rehearsalRunId } from "./rehearsal.ts";
+import { rehearsalLabels, rehearsalRunId, reuseOrStart } from "./rehearsal.ts";
 
 /** The registries' shared layer store. */
 export const REGISTRY_VOLUME = "aws-cicd-lab-registry-layers";
@@ -24,29 +22,27 @@ export interface Registry {
 
 /** This prefix's registry: the running one if it answers, else a new one. */
 export async function ensureRegistry(prefix: string, image: string): Promise<Registry> {
-  const existing = (await findRehearsal(prefix)).filter((c) => c.role === "registry");
-  const live = existing.find((c) => c.running && c.url);
-  if (live?.url && (await probe(`${live.url}/v2/`, { timeoutMs: 3_000 })).ok)
-    return { address: new URL(live.url).host, reused: true };
-  await removeContainers(existing.map((c) => c.id));
-  try {
-    const started = await startContainer({
-      image,
-      port: 5000,
-      runId: rehearsalRunId(prefix),
-      labels: rehearsalLabels(prefix, "registry"),
-      volumes: [[REGISTRY_VOLUME, "/var/lib/docker-registry"]],
-      wait: Wait.forHttp("/v2/", 5000).forStatusCode(200),
-      startupTimeoutMs: 30_000,
-    });
-    return { address: new URL(started.url).host, reused: false };
-  } catch (error) {
-    throw new PrerequisiteError(
-      `The registry standing in for ECR (${image}) did not start: ${(error as Error).message.split("\n")[0]}`,
-      "Run `npm run images` to rebuild it, then the same command again.",
-      error,
-    );
-  }
+  const { url, reused } = await reuseOrStart(prefix, "registry", "/v2/", async () => {
+    try {
+      const started = await startContainer({
+        image,
+        port: 5000,
+        runId: rehearsalRunId(prefix),
+        labels: rehearsalLabels(prefix, "registry"),
+        volumes: [[REGISTRY_VOLUME, "/var/lib/docker-registry"]],
+        wait: Wait.forHttp("/v2/", 5000).forStatusCode(200),
+        startupTimeoutMs: 30_000,
+      });
+      return started.url;
+    } catch (error) {
+      throw new PrerequisiteError(
+        `The registry standing in for ECR (${image}) did not start: ${(error as Error).message.split("\n")[0]}`,
+        "Run `npm run images` to rebuild it, then the same command again.",
+        error,
+      );
+    }
+  });
+  return { address: new URL(url).host, reused };
 }
 
 /** A registry's tags for one repository; none when the repository was never pushed. */

@@ -49,20 +49,42 @@ export async function findRehearsal(prefix: string): Promise<RehearsalContainer[
 
 const answers = async (url: string, path: string) => (await probe(`${url}${path}`, { timeoutMs: 3_000 })).ok;
 
+/**
+ * This prefix's container in `role`: the running one when `path` answers on
+ * it, else, with any others of that role removed, the one `start` makes
+ * (which returns its URL).
+ */
+export async function reuseOrStart(
+  prefix: string,
+  role: RehearsalRole,
+  path: string,
+  start: () => Promise<string>,
+): Promise<{ url: string; reused: boolean }> {
+  const existing = (await findRehearsal(prefix)).filter((c) => c.role === role);
+  const live = existing.find((c) => c.running && c.url);
+  if (live?.url && (await answers(live.url, path))) return { url: live.url, reused: true };
+  await removeContainers(existing.map((c) => c.id));
+  return { url: await start(), reused: false };
+}
+
 /** The rehearsal's emulator: the running one for this prefix if it answers, else a new one from `moto`. */
 export async function ensureEmulator(
   prefix: string,
   moto: MotoContainer,
 ): Promise<{ endpoint: string; reused: boolean }> {
-  const existing = (await findRehearsal(prefix)).filter((c) => c.role === "emulator");
-  const live = existing.find((c) => c.running && c.url);
-  if (live?.url && (await answers(live.url, "/moto-api/"))) return { endpoint: live.url, reused: true };
-  await removeContainers(existing.map((c) => c.id));
-  const emulator = await moto
-    .withRunId(rehearsalRunId(prefix))
-    .withLabels({ [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "emulator" })
-    .start();
-  return { endpoint: emulator.endpoint, reused: false };
+  const { url, reused } = await reuseOrStart(
+    prefix,
+    "emulator",
+    "/moto-api/",
+    async () =>
+      (
+        await moto
+          .withRunId(rehearsalRunId(prefix))
+          .withLabels({ [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "emulator" })
+          .start()
+      ).endpoint,
+  );
+  return { endpoint: url, reused };
 }
 
 export interface AppContainer {
