@@ -62,6 +62,14 @@ const failed = (summary: string, failure?: ActionResult["failure"]): ActionResul
 /** An ECR repository URI: <account>.dkr.ecr.<region>.amazonaws.com/<name>. */
 const ECR_URI = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/(.+)$/;
 
+/** The project's variables that name an ECR repository, with that repository's name. */
+function ecrVariables(variables: readonly EnvironmentVariable[]): Array<{ name: string; repository: string }> {
+  return variables.flatMap((v) => {
+    const repository = ECR_URI.exec(v.value ?? "")?.[1];
+    return v.name && repository ? [{ name: v.name, repository }] : [];
+  });
+}
+
 /**
  * Everything the rehearsal passes to a build because there is no AWS here,
  * as start-build overrides (they win over the project's and the buildspec's
@@ -69,7 +77,7 @@ const ECR_URI = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/(.+)$/;
  */
 function localOverrides(
   deps: LocalActionDeps,
-  projectVariables: readonly EnvironmentVariable[],
+  ecrVariables: ReadonlyArray<{ name: string; repository: string }>,
 ): Record<string, string> {
   const overrides: Record<string, string> = {
     // The Node base: the image `npm run images` made, not ECR Public's (no registry answers here).
@@ -77,11 +85,8 @@ function localOverrides(
     // `docker build` reaches the npm registry through the host's network on these machines.
     DOCKER_BUILD_NETWORK: "host",
   };
-  for (const variable of projectVariables) {
-    // ECR's registry is the local one: the same repository name under its address.
-    const repository = ECR_URI.exec(variable.value ?? "")?.[1];
-    if (variable.name && repository) overrides[variable.name] = `${deps.registry}/${repository}`;
-  }
+  // ECR's registry is the local one: the same repository name under its address.
+  for (const { name, repository } of ecrVariables) overrides[name] = `${deps.registry}/${repository}`;
   return overrides;
 }
 
@@ -122,9 +127,8 @@ export function localProviders(deps: LocalActionDeps): Record<string, ActionProv
       return failed(`${unsupported.name}: ${unsupported.type} variables are not something the build stand-in can do`);
     const actionVariables = JSON.parse(run.configuration.EnvironmentVariables ?? "[]") as EnvironmentVariable[];
     const buildId = `${project.name}:${randomUUID()}`;
-    const repositories = projectVariables
-      .map((v) => ECR_URI.exec(v.value ?? "")?.[1])
-      .filter((r): r is string => r !== undefined);
+    const pushedTo = ecrVariables(projectVariables);
+    const repositories = pushedTo.map((v) => v.repository);
     for (const repository of repositories) {
       for (const dropped of await reconcileRegistryWithEcr(deps.clients.ecr, deps.registry, repository))
         run.say(`dropped ${dropped}: the registry and the emulator's ECR must hold the same images`);
@@ -160,7 +164,7 @@ export function localProviders(deps: LocalActionDeps): Record<string, ActionProv
         },
         Object.fromEntries(projectVariables.map((v) => [v.name ?? "", v.value ?? ""])),
         Object.fromEntries(actionVariables.map((v) => [v.name ?? "", v.value ?? ""])),
-        localOverrides(deps, projectVariables),
+        localOverrides(deps, pushedTo),
       ],
       ...(deps.onBuildLine ? { onLine: deps.onBuildLine } : {}),
       ...(run.signal ? { signal: run.signal } : {}),
