@@ -302,26 +302,40 @@ async function buildNode(image: string, workDir: string, log: (line: string) => 
 
 // ---------------------------------------------------------------- stand-ins on the Node base
 
+/** What a stand-in adds to the Node base: Debian packages, then Dockerfile lines, with files for them. */
+interface StandIn {
+  /** For the progress line, e.g. "awscli, docker.io, git, unzip". */
+  readonly what: string;
+  readonly packages: readonly string[];
+  /** Dockerfile lines after the packages are installed (as root). */
+  readonly steps: string;
+  /** Written into the build context for `steps` to COPY. */
+  readonly files: Readonly<Record<string, string>>;
+}
+
 /**
- * Builds `image` from a Dockerfile on the Node base with the host's network
- * (apt reaches the Debian mirror the way the host does). `files` are written
- * into the build context first.
+ * Builds a stand-in on the Node base with the host's network (apt reaches the
+ * Debian mirror the way the host does) and the host's CA bundle.
  */
 async function buildOnBase(
   image: string,
   base: string,
-  dockerfile: string,
-  files: Record<string, string>,
+  standIn: StandIn,
   workDir: string,
+  log: (line: string) => void,
   name: "build" | "registry",
 ): Promise<void> {
+  const logFile = join(workDir, `${name}-build.log`);
+  log(`${name}: ${standIn.what} on ${base} (log: ${logFile})`);
   const context = join(workDir, `${name}-context`);
   await rm(context, { recursive: true, force: true });
   await mkdir(context, { recursive: true });
   try {
+    const dockerfile = `ARG BASE\nFROM \${BASE}\nUSER root\n${aptInstall(standIn.packages)}\n${standIn.steps}`;
     await writeFile(join(context, "Dockerfile"), dockerfile);
     await cp(HOST_CA_BUNDLE, join(context, "ca-certificates.crt"));
-    for (const [file, content] of Object.entries(files)) await writeFile(join(context, file), content, { mode: 0o755 });
+    for (const [file, content] of Object.entries(standIn.files))
+      await writeFile(join(context, file), content, { mode: 0o755 });
     await run(
       "docker",
       [
@@ -336,7 +350,7 @@ async function buildOnBase(
         image,
         context,
       ],
-      { logFile: join(workDir, `${name}-build.log`), timeoutMs: 900_000 },
+      { logFile, timeoutMs: 900_000 },
     );
   } finally {
     await rm(context, { recursive: true, force: true });
@@ -369,15 +383,13 @@ async function buildBuildImage(
   log: (line: string) => void,
   base: string,
 ): Promise<string> {
-  log(`build: awscli, docker.io, git, unzip on ${base} (log: ${join(workDir, "build-build.log")})`);
   await buildOnBase(
     image,
     base,
-    `ARG BASE
-FROM \${BASE}
-USER root
-${aptInstall(["awscli", "docker.io", "git", "unzip", "zip", "ca-certificates"])}
-COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+    {
+      what: "awscli, docker.io, git, unzip",
+      packages: ["awscli", "docker.io", "git", "unzip", "zip", "ca-certificates"],
+      steps: `COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY aws /usr/local/bin/aws
 ENV DOCKER_BUILDKIT=1 AWS_PAGER=""
 RUN mkdir -p /codebuild/output/src && chown -R node:node /codebuild
@@ -385,8 +397,10 @@ WORKDIR /codebuild/output/src
 USER node
 CMD ["sleep", "infinity"]
 `,
-    { aws: AWS_ENDPOINT_WRAPPER },
+      files: { aws: AWS_ENDPOINT_WRAPPER },
+    },
     workDir,
+    log,
     "build",
   );
   const versions = (
@@ -416,21 +430,21 @@ async function buildRegistryImage(
   log: (line: string) => void,
   base: string,
 ): Promise<string> {
-  log(`registry: docker-registry on ${base} (log: ${join(workDir, "registry-build.log")})`);
   await buildOnBase(
     image,
     base,
-    `ARG BASE
-FROM \${BASE}
-USER root
-${aptInstall(["docker-registry"])}
-COPY config.yml /etc/docker/registry/config.yml
+    {
+      what: "docker-registry",
+      packages: ["docker-registry"],
+      steps: `COPY config.yml /etc/docker/registry/config.yml
 USER docker-registry
 EXPOSE 5000
 CMD ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]
 `,
-    { "config.yml": REGISTRY_CONFIG },
+      files: { "config.yml": REGISTRY_CONFIG },
+    },
     workDir,
+    log,
     "registry",
   );
   const version = (await run("docker", ["run", "--rm", image, "/usr/bin/docker-registry", "--version"])).trim();
