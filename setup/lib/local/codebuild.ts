@@ -316,9 +316,8 @@ export async function runBuild(input: BuildInput): Promise<BuildResult> {
     const reports: Array<{ name: string; summary: JunitSummary }> = [];
     let artifact: Uint8Array | undefined;
     const exportedVariables: Record<string, string> = {};
-    const reachedUpload =
-      !timedOut && !phases.some((p) => ["INSTALL", "PRE_BUILD"].includes(p.name) && p.status === "FAILED");
-    if (reachedUpload) {
+    // UPLOAD_ARTIFACTS follows BUILD and POST_BUILD whatever they did; not a build that ended earlier.
+    if (!stopBuild && !timedOut) {
       const started = performance.now();
       container_("Entering phase UPLOAD_ARTIFACTS");
       await copyOut(container, work);
