@@ -28,6 +28,8 @@ describe("lesson 01: the artifact bucket", () => {
     const { aws } = h.checkContext();
     const stack = await describeStack(aws.cfn, `${prefix}-bucket`);
     expect(stack?.StackStatus).toBe("CREATE_COMPLETE");
+    // The lesson alone makes the bucket only; the environment starts early only when the run goes on to 03.
+    expect(await describeStack(aws.cfn, `${prefix}-environment`)).toBeUndefined();
     const bucket = `${prefix}-artifacts-123456789012-us-east-1`;
     await aws.s3.send(new HeadBucketCommand({ Bucket: bucket }));
     const sse = await aws.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));

@@ -47,7 +47,7 @@ describe("lesson 03: pipeline and environment", () => {
     ).toBe("ACTIVE");
     // The pipeline and projects, as the template defines them, held where CodePipeline and CodeBuild keep them.
     const { pipeline } = await aws.cp.send(new GetPipelineCommand({ name: `${prefix}-pipeline` }));
-    expect(pipeline?.stages?.map((s) => s.name)).toEqual(["Source", "Test", "Build", "Deploy"]);
+    expect(pipeline?.stages?.map((s) => s.name)).toEqual(["Source", "TestAndBuild", "Deploy"]);
     const { projects } = await aws.cb.send(
       new BatchGetProjectsCommand({ names: [`${prefix}-test`, `${prefix}-build`] }),
     );

@@ -1,7 +1,8 @@
 // Step 03: the pipeline and the environment, side by side.
 import { notDone, readyStack } from "./checks/check.ts";
+import { environmentStack } from "./lib/aws/environment-stack.ts";
 import { codeCommitRepositoryName, prefixTags, SOURCE_KEY, stackName, templateFile } from "./lib/aws/naming.ts";
-import { type DeployResult, deployStack } from "./lib/aws/stacks.ts";
+import { type DeployResult, deployStack, type StackSpec } from "./lib/aws/stacks.ts";
 import type { RunContext } from "./lib/context.ts";
 import { StepError } from "./lib/errors.ts";
 
@@ -12,9 +13,11 @@ export async function run(ctx: RunContext): Promise<void> {
   const { source, bucket } = state;
   if (!source || !bucket) throw new StepError("The source is not seeded yet.", "Run `bin/lesson 02` first.");
   ui.explain(`Two stacks at once. The pipeline stack: an ECR repository for images, CodeBuild projects
-that test and build, and a CodePipeline (Source -> Test -> Build -> Deploy) that starts
+that test and build, and a CodePipeline (Source -> TestAndBuild -> Deploy) that starts
 on every change. The environment stack: a VPC, a load balancer and an ECS cluster - the
 slow part, so it is built while the pipeline's first run is already testing.`);
+  if (state.environmentStarted)
+    ui.info("The environment stack has been on its way since step 01; this step follows it to the end.");
   if (target.notes.stacks) ui.info(target.notes.stacks);
   const names = {
     pipeline: stackName(config.prefix, "pipeline"),
@@ -28,29 +31,26 @@ slow part, so it is built while the pipeline's first run is already testing.`);
   };
   const log = (t: string) => spinner.log(t);
 
-  const deploy = (which: "pipeline" | "environment", parameters: Record<string, string>): Promise<DeployResult> =>
-    deployStack(
-      ctx.aws.cfn,
-      {
-        name: names[which],
-        templateFile: templateFile(which),
-        parameters: { Prefix: config.prefix, ...parameters },
-        tags: prefixTags(config.prefix),
-        capabilities: ["CAPABILITY_IAM"],
-      },
-      target.deployOptions(show(which), log),
-    );
+  const deploy = (which: "pipeline" | "environment", spec: StackSpec): Promise<DeployResult> =>
+    deployStack(ctx.aws.cfn, spec, target.deployOptions(show(which), log));
 
-  const environment = deploy("environment", {}).then((result) => {
+  const environment = deploy("environment", environmentStack(config.prefix)).then((result) => {
     state.loadBalancerUrl = result.outputs.AppUrl;
     if (result.outputs.AppUrl) log(target.notes.loadBalancer(result.outputs.AppUrl));
     return result;
   });
   const pipeline = deploy("pipeline", {
-    ArtifactBucketName: bucket,
-    SourceProvider: source.provider,
-    RepositoryName: source.provider === "CodeCommit" ? source.location : codeCommitRepositoryName(config.prefix),
-    SourceObjectKey: source.provider === "S3" ? source.location : SOURCE_KEY,
+    name: names.pipeline,
+    templateFile: templateFile("pipeline"),
+    parameters: {
+      Prefix: config.prefix,
+      ArtifactBucketName: bucket,
+      SourceProvider: source.provider,
+      RepositoryName: source.provider === "CodeCommit" ? source.location : codeCommitRepositoryName(config.prefix),
+      SourceObjectKey: source.provider === "S3" ? source.location : SOURCE_KEY,
+    },
+    tags: prefixTags(config.prefix),
+    capabilities: ["CAPABILITY_IAM"],
   });
   const results = await Promise.allSettled([pipeline, environment]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -58,13 +58,16 @@ slow part, so it is built while the pipeline's first run is already testing.`);
     spinner.fail("pipeline and environment: not both deployed");
     throw failed.reason;
   }
-  for (const [which, r] of [
-    ["pipeline", results[0]],
-    ["environment", results[1]],
-  ] as const) {
-    if (r.status === "fulfilled" && r.value.action === "created") state.created.push(`stack ${names[which]}`);
-  }
-  const actions = results.map((r) => (r.status === "fulfilled" ? r.value.action : "failed"));
+  // The create step 01 started is this run's, whether it ended before this step looked or during it.
+  const action = (which: "pipeline" | "environment", result: DeployResult) =>
+    which === "environment" && state.environmentStarted && result.action !== "updated" ? "created" : result.action;
+  const actions = (["pipeline", "environment"] as const).map((which, i) => {
+    const r = results[i];
+    return r?.status === "fulfilled" ? action(which, r.value) : "failed";
+  });
+  (["pipeline", "environment"] as const).forEach((which, i) => {
+    if (actions[i] === "created") state.created.push(`stack ${names[which]}`);
+  });
   spinner.succeed(`${names.pipeline}: ${actions[0]}; ${names.environment}: ${actions[1]}`);
   const held = await target.pipelineDeployed(ctx);
   if (held) ui.ok(held);

@@ -44,6 +44,7 @@ export async function executeSteps(
   plan: { recover: readonly Step[]; run: readonly Step[] },
   hooks: RunHooks = {},
 ): Promise<Array<[string, number]> | undefined> {
+  ctx.state.steps = plan.run.map((s) => s.id);
   for (const step of plan.recover) await untilInterrupted(ctx.signal, step.recover(ctx));
   const timings: Array<[string, number]> = [];
   for (const step of plan.run) {

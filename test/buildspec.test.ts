@@ -40,7 +40,7 @@ describe("code/buildspec.yml", () => {
     expect(all).not.toMatch(/:latest\b/);
   });
 
-  it("does not run the checks again: the Test stage ran them on this source", () => {
+  it("does not run the checks: LintAndUnitTests runs them beside this build", () => {
     expect(commands.join("\n")).not.toContain("run-checks");
     expect(spec.reports).toBeUndefined();
   });

@@ -171,7 +171,7 @@ describe("the rehearsal runs the pipeline as defined", { timeout: 600_000 }, () 
     expect(imageDetails).toEqual([]);
   });
 
-  it("fails at Build › BuildAndPushImage on a failing buildspec command, with its output", async () => {
+  it("fails at TestAndBuild › BuildAndPushImage on a failing buildspec command, with its output", async () => {
     await seed({
       "buildspec.yml": replaceOnce(
         "  pre_build:\n    commands:\n",
@@ -180,17 +180,17 @@ describe("the rehearsal runs the pipeline as defined", { timeout: 600_000 }, () 
     });
     const failure = run();
     await expect(failure).rejects.toThrow(
-      /\nBuild › BuildAndPushImage failed: Build terminated with state: FAILED\. Phase: PRE_BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: echo "registry credentials missing" >&2 && exit 7\. Reason: exit status 7\n/,
+      /\nTestAndBuild › BuildAndPushImage failed: Build terminated with state: FAILED\. Phase: PRE_BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: echo "registry credentials missing" >&2 && exit 7\. Reason: exit status 7\n/,
     );
     await expect(failure).rejects.toThrow(
       /last \d+ lines of the pipe-test-build build log:[\s\S]*registry credentials missing/,
     );
   });
 
-  it("fails at Test › LintAndUnitTests when the report file is missing", async () => {
+  it("fails at TestAndBuild › LintAndUnitTests when the report file is missing", async () => {
     await seed({ "buildspec-test.yml": replaceOnce("      - junit.xml", "      - junit-results.xml") });
     await expect(run()).rejects.toThrow(
-      /\nTest › LintAndUnitTests failed: Build terminated with state: FAILED\. Phase: UPLOAD_ARTIFACTS, Code: CLIENT_ERROR, Message: \[lab-app-tests: \[report files not found in build\]\]/,
+      /\nTestAndBuild › LintAndUnitTests failed: Build terminated with state: FAILED\. Phase: UPLOAD_ARTIFACTS, Code: CLIENT_ERROR, Message: \[lab-app-tests: \[report files not found in build\]\]/,
     );
   });
 

@@ -20,7 +20,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { serviceError } from "./support/service-error.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
-import { deployStack, type DeployOptions } from "../setup/lib/aws/stacks.ts";
+import { deployStack, type DeployOptions, startStack } from "../setup/lib/aws/stacks.ts";
 import { StepError } from "../setup/lib/errors.ts";
 import type { ResourceLine } from "../setup/lib/aws/stack-events.ts";
 
@@ -192,5 +192,67 @@ describe("deployStack through a change set", () => {
       "Stack demo-bucket could not be created: ArtifactBucket (S3 bucket for pipeline artifacts and source.zip (versioned, encrypted, private)): demo-artifacts-123456789012-eu-west-1 already exists",
     );
     expect(error.hint).toMatch(/the failed stack is removed and created again/);
+  });
+});
+
+describe("a create started early (startStack), then followed by deployStack", () => {
+  it("startStack creates and executes the change set without waiting; an existing stack is left alone", async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .rejectsOnce(serviceError("ValidationError", "Stack with id demo-bucket does not exist"))
+      .resolves(stackAt("CREATE_IN_PROGRESS"));
+    cfn.on(CreateChangeSetCommand).resolves({ Id: "cs-5", StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({ Status: "CREATE_COMPLETE", Changes: [{ Type: "Resource" }] });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+
+    expect(await startStack(client, spec, options([]))).toBe(true);
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.ChangeSetType).toBe("CREATE");
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(1);
+    // Not waited for: one DescribeStacks (does it exist?), none polling for the end.
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(1);
+
+    expect(await startStack(client, spec, options([]))).toBe(false);
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1);
+  });
+
+  it("deployStack follows a create in progress with its events and reports it created", async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .resolvesOnce(stackAt("CREATE_IN_PROGRESS"))
+      .resolves(stackAt("CREATE_COMPLETE", { BucketName: "demo-artifacts" }));
+    eventsInTwoPages([
+      event("demo-bucket", "CREATE_IN_PROGRESS"),
+      event("ArtifactBucket", "CREATE_COMPLETE"),
+      event("demo-bucket", "CREATE_COMPLETE"),
+    ]);
+    cfn.on(CreateChangeSetCommand).resolves({ Id: "cs-6", StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({ Status: "CREATE_COMPLETE", Changes: [] });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+    const seen: ResourceLine[] = [];
+    const notices: string[] = [];
+    // Events are timed from the stack's creation, which the mock puts in the past.
+    const result = await deployStack(client, spec, { ...options(seen), onNotice: (n) => notices.push(n) });
+
+    expect(result).toEqual({ stackId: STACK_ID, action: "created", outputs: { BucketName: "demo-artifacts" } });
+    expect(notices).toEqual(["demo-bucket is already being created; following it to the end"]);
+    expect(seen.map((l) => `${l.logicalId} ${l.status}`)).toContain("ArtifactBucket CREATE_COMPLETE");
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it("a followed create that failed is reported with its reason, not silently made again", async () => {
+    cfn.on(DescribeStacksCommand).resolvesOnce(stackAt("CREATE_IN_PROGRESS")).resolves(stackAt("ROLLBACK_COMPLETE"));
+    eventsInTwoPages([
+      event("demo-bucket", "CREATE_IN_PROGRESS"),
+      event("ArtifactBucket", "CREATE_FAILED", "You have reached the VPC quota"),
+      event("demo-bucket", "ROLLBACK_COMPLETE"),
+    ]);
+
+    const error = (await deployStack(client, spec, options([])).catch((e: unknown) => e)) as StepError;
+
+    expect(error).toBeInstanceOf(StepError);
+    expect(error.message).toMatch(
+      /^Stack demo-bucket could not be created: ArtifactBucket \(.*\): You have reached the VPC quota$/,
+    );
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
   });
 });

@@ -185,14 +185,22 @@ describe("template settings the emulator does not apply", () => {
     });
   });
 
-  it("pipeline: Source, Test, Build, Deploy, with the Deploy stage creating, updating or replacing the service stack", () => {
+  it("pipeline: Source, then tests and image build side by side, then Deploy creating, updating or replacing the service stack", () => {
     const p = (templates["pipeline.yaml"] as Template).Resources.Pipeline?.Properties as {
       PipelineType: string;
-      Stages: Array<{ Name: string; Actions: Array<{ Configuration: Record<string, unknown> }> }>;
+      Stages: Array<{
+        Name: string;
+        Actions: Array<{ Name: string; RunOrder?: number; Configuration: Record<string, unknown> }>;
+      }>;
     };
     expect(p.PipelineType).toBe("V2");
-    expect(p.Stages.map((s) => s.Name)).toEqual(["Source", "Test", "Build", "Deploy"]);
-    expect(p.Stages[3]?.Actions[0]?.Configuration).toMatchObject({
+    expect(p.Stages.map((s) => s.Name)).toEqual(["Source", "TestAndBuild", "Deploy"]);
+    // Same run order: CodePipeline starts both at once; Deploy waits for the whole stage.
+    expect(p.Stages[1]?.Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
+      ["LintAndUnitTests", 1],
+      ["BuildAndPushImage", 1],
+    ]);
+    expect(p.Stages[2]?.Actions[0]?.Configuration).toMatchObject({
       ActionMode: "REPLACE_ON_FAILURE",
       StackName: { "Fn::Sub": "${Prefix}-service" },
       TemplatePath: "Release::infra/service.yaml",

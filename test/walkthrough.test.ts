@@ -94,6 +94,9 @@ describe("the local rehearsal", () => {
     expect(await run(["--prefix", prefix], env(), quiet), sink.text()).toBe(0);
     expect(sink.text()).toMatch(/answers as version s3-[0-9a-f]{10}/);
     expect(sink.text()).toContain("Emulated: AWS itself");
+    // Step 01 starts the environment stack; step 03 counts it as created once.
+    expect(sink.text()).toContain(`${prefix}-environment: started (step 03 follows it to the end)`);
+    expect(sink.text()).toContain(`${prefix}-pipeline: created; ${prefix}-environment: created`);
     expect(sink.text()).toMatch(/GET \/time: "Automation for the People, continuously delivered"/);
     expect(sink.text()).toMatch(/did not answer for \d+\.\d\d s while its container was replaced/);
 

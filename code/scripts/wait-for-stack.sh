@@ -1,6 +1,6 @@
 #!/bin/sh
 # Waits until a CloudFormation stack is ready to be used (created or updated),
-# and fails if it failed. The Build stage runs it before handing over to
+# and fails if it failed. The image build (BuildAndPushImage) runs it before handing over to
 # Deploy, because the environment stack is created at the same time as the
 # pipeline and a first run must not deploy the service before it exists.
 #   sh scripts/wait-for-stack.sh <stack-name> [timeout-seconds]

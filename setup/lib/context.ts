@@ -12,6 +12,10 @@ export const CODE_DIR = fileURLToPath(new URL("../../code/", import.meta.url));
 
 export interface RunState {
   accountId?: string;
+  /** The ids of the steps this invocation runs, so a step can start early what a later one needs. */
+  steps?: readonly string[];
+  /** Step 01 started creating the environment stack (step 03 follows it to the end). */
+  environmentStarted?: boolean;
   /** Step 01: the artifact bucket. */
   bucket?: string;
   /** Step 02: what the pipeline builds. */

@@ -62,7 +62,7 @@ export const BUILDSPEC_REPORT = "lab-app-tests";
 
 /**
  * The report groups CodeBuild creates: the Test project's (pipeline.yaml names it <prefix>-test).
- * The Build project publishes none: the tests run once, in the Test stage.
+ * The Build project publishes none: the tests run once, in the LintAndUnitTests action.
  */
 export function reportGroupNames(prefix: string): string[] {
   return [`${prefix}-test-${BUILDSPEC_REPORT}`];

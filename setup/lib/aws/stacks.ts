@@ -183,12 +183,31 @@ async function failureReason(client: CloudFormationClient, stackId: string, prog
   }
 }
 
-async function settle(client: CloudFormationClient, stack: Stack, options: DeployOptions): Promise<Stack | undefined> {
+/**
+ * Waits for an operation in progress on the stack to end. A create in progress
+ * (one an earlier step started without waiting, e.g. step 01 starting the
+ * environment) is followed with progress from its events.
+ */
+async function settle(
+  client: CloudFormationClient,
+  stack: Stack,
+  options: DeployOptions,
+  descriptions: Readonly<Record<string, string>> = {},
+): Promise<Stack | undefined> {
   const status = stack.StackStatus ?? "";
   if (!status.endsWith("_IN_PROGRESS") || status === "REVIEW_IN_PROGRESS") return stack;
-  options.onNotice?.(`${stack.StackName} is busy (${status}); waiting for it to finish first`);
-  const config = waiterConfig(client, options);
   const name = stack.StackId ?? stack.StackName ?? "";
+  const config = waiterConfig(client, options);
+  if (status === "CREATE_IN_PROGRESS" && options.method !== "direct") {
+    options.onNotice?.(`${stack.StackName} is already being created; following it to the end`);
+    const since = stack.CreationTime ?? new Date();
+    const progress = new StackProgress(stack.StackName ?? name, descriptions, Object.keys(descriptions).length, since);
+    await watch(client, name, progress, options, waitUntilStackCreateComplete(config, { StackName: name })).catch(
+      () => undefined,
+    );
+    return describeStack(client, name);
+  }
+  options.onNotice?.(`${stack.StackName} is busy (${status}); waiting for it to finish first`);
   const waiter = status.startsWith("DELETE")
     ? waitUntilStackDeleteComplete
     : status.startsWith("CREATE")
@@ -229,26 +248,25 @@ export async function deleteStack(
   return true;
 }
 
-export async function deployStack(
+interface Requested {
+  readonly type: "CREATE" | "UPDATE";
+  readonly stackId: string;
+  readonly progress: StackProgress;
+}
+
+/**
+ * Phase 1 of a deploy: asks CloudFormation for the change and has it start.
+ * Undefined when an update would change nothing. A refusal is a template or
+ * parameter problem.
+ */
+async function requestDeploy(
   client: CloudFormationClient,
   spec: StackSpec,
-  options: DeployOptions = {},
-): Promise<DeployResult> {
+  existing: Stack | undefined,
+  options: DeployOptions,
+): Promise<Requested | undefined> {
   const body = await readFile(spec.templateFile, "utf8");
   const descriptions = resourceDescriptions(parseTemplate(body));
-
-  let existing = await describeStack(client, spec.name);
-  if (existing) existing = await settle(client, existing, options);
-  // The emulator leaves a failed create in CREATE_IN_PROGRESS for good; on AWS
-  // a create still in progress after the whole wait is just as stuck.
-  if (existing && (DEAD_STATES.has(existing.StackStatus ?? "") || existing.StackStatus === "CREATE_IN_PROGRESS")) {
-    options.onNotice?.(
-      `${spec.name} is in ${existing.StackStatus} from an earlier attempt; deleting it and creating it again`,
-    );
-    await deleteStack(client, spec.name, options);
-    existing = undefined;
-  }
-
   const type = existing ? "UPDATE" : "CREATE";
   const started = new Date();
   let stackId = existing?.StackId ?? spec.name;
@@ -262,47 +280,99 @@ export async function deployStack(
     Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })),
     Capabilities: spec.capabilities ? [...spec.capabilities] : undefined,
   };
-  const unchanged = (): DeployResult => ({ stackId, action: "unchanged", outputs: outputsOf(existing) });
   const isNoChange = (error: unknown) => type === "UPDATE" && error instanceof Error && NO_CHANGES.test(error.message);
-
-  // Phase 1: ask CloudFormation for the change. A refusal is a template or parameter problem.
-  let progress: StackProgress;
   try {
     if (options.method === "direct") {
       const sent = await (type === "CREATE"
         ? client.send(new CreateStackCommand({ ...request, OnFailure: "ROLLBACK" }))
         : client.send(new UpdateStackCommand(request)));
       stackId = sent.StackId ?? stackId;
-      progress = new StackProgress(spec.name, descriptions, Object.keys(descriptions).length, started);
-    } else {
-      const changeSetName = `aws-cicd-lab-${Date.now()}`;
-      const created = await client.send(
-        new CreateChangeSetCommand({ ...request, ChangeSetName: changeSetName, ChangeSetType: type }),
-      );
-      stackId = created.StackId ?? stackId;
-      const ref = { StackName: stackId, ChangeSetName: changeSetName };
-      await waitUntilChangeSetCreateComplete(waiterConfig(client, options), ref).catch(() => undefined);
-      const changeSet = await client.send(new DescribeChangeSetCommand(ref));
-      const empty =
-        type === "UPDATE" && changeSet.Status === "CREATE_COMPLETE" && (changeSet.Changes ?? []).length === 0;
-      if (empty || (changeSet.Status === "FAILED" && NO_CHANGES.test(changeSet.StatusReason ?? ""))) {
-        await client.send(new DeleteChangeSetCommand(ref)).catch(() => undefined);
-        return unchanged();
-      }
-      if (changeSet.Status !== "CREATE_COMPLETE")
-        throw new Error(changeSet.StatusReason ?? `the change set ended in ${changeSet.Status}`);
-      progress = new StackProgress(spec.name, descriptions, (changeSet.Changes ?? []).length, started);
-      await client.send(new ExecuteChangeSetCommand(ref));
+      return {
+        type,
+        stackId,
+        progress: new StackProgress(spec.name, descriptions, Object.keys(descriptions).length, started),
+      };
     }
+    const changeSetName = `aws-cicd-lab-${Date.now()}`;
+    const created = await client.send(
+      new CreateChangeSetCommand({ ...request, ChangeSetName: changeSetName, ChangeSetType: type }),
+    );
+    stackId = created.StackId ?? stackId;
+    const ref = { StackName: stackId, ChangeSetName: changeSetName };
+    await waitUntilChangeSetCreateComplete(waiterConfig(client, options), ref).catch(() => undefined);
+    const changeSet = await client.send(new DescribeChangeSetCommand(ref));
+    const empty = type === "UPDATE" && changeSet.Status === "CREATE_COMPLETE" && (changeSet.Changes ?? []).length === 0;
+    if (empty || (changeSet.Status === "FAILED" && NO_CHANGES.test(changeSet.StatusReason ?? ""))) {
+      await client.send(new DeleteChangeSetCommand(ref)).catch(() => undefined);
+      return undefined;
+    }
+    if (changeSet.Status !== "CREATE_COMPLETE")
+      throw new Error(changeSet.StatusReason ?? `the change set ended in ${changeSet.Status}`);
+    const progress = new StackProgress(spec.name, descriptions, (changeSet.Changes ?? []).length, started);
+    await client.send(new ExecuteChangeSetCommand(ref));
+    return { type, stackId, progress };
   } catch (error) {
     // The emulator refuses an empty update outright instead of failing the change set.
-    if (isNoChange(error)) return unchanged();
+    if (isNoChange(error)) return undefined;
     throw new StepError(
       `Stack ${spec.name} could not be deployed from ${spec.templateFile}: ${(error as Error).message}`,
       "Check the parameters and the template (npm run lint:cfn), then run the same command again.",
       error,
     );
   }
+}
+
+/**
+ * Starts creating a stack that does not exist yet, without waiting for it; a
+ * later deployStack of the same spec follows it to the end. False when the
+ * stack already exists (deployStack then deals with it in whatever state).
+ */
+export async function startStack(
+  client: CloudFormationClient,
+  spec: StackSpec,
+  options: DeployOptions = {},
+): Promise<boolean> {
+  if (await describeStack(client, spec.name)) return false;
+  await requestDeploy(client, spec, undefined, options);
+  return true;
+}
+
+export async function deployStack(
+  client: CloudFormationClient,
+  spec: StackSpec,
+  options: DeployOptions = {},
+): Promise<DeployResult> {
+  let existing = await describeStack(client, spec.name);
+  // A create an earlier step started (startStack) is this deploy's create.
+  const followsCreate = existing?.StackStatus === "CREATE_IN_PROGRESS" && options.method !== "direct";
+  if (existing) {
+    const descriptions = resourceDescriptions(parseTemplate(await readFile(spec.templateFile, "utf8")));
+    existing = await settle(client, existing, options, descriptions);
+  }
+  if (followsCreate && existing && DEAD_STATES.has(existing.StackStatus ?? "")) {
+    const stackId = existing.StackId ?? spec.name;
+    const since = existing.CreationTime ?? new Date(0);
+    throw new StepError(
+      `Stack ${spec.name} could not be created: ${await failureReason(client, stackId, new StackProgress(spec.name, {}, 0, since))}`,
+      "Fix what the reason names and run the same command again: the failed stack is removed and created again.",
+    );
+  }
+  // The emulator leaves a failed create in CREATE_IN_PROGRESS for good; on AWS
+  // a create still in progress after the whole wait is just as stuck.
+  if (existing && (DEAD_STATES.has(existing.StackStatus ?? "") || existing.StackStatus === "CREATE_IN_PROGRESS")) {
+    options.onNotice?.(
+      `${spec.name} is in ${existing.StackStatus} from an earlier attempt; deleting it and creating it again`,
+    );
+    await deleteStack(client, spec.name, options);
+    existing = undefined;
+  }
+
+  const requested = await requestDeploy(client, spec, existing, options);
+  if (!requested) {
+    const action = followsCreate && existing?.StackStatus === "CREATE_COMPLETE" ? "created" : "unchanged";
+    return { stackId: existing?.StackId ?? spec.name, action, outputs: outputsOf(existing) };
+  }
+  const { type, stackId, progress } = requested;
 
   // Phase 2: wait for it, showing progress. A failure here is a resource that could not be made.
   const waiter = type === "CREATE" ? waitUntilStackCreateComplete : waitUntilStackUpdateComplete;
