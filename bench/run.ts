@@ -188,7 +188,7 @@ async function rehearsal(): Promise<void> {
     `| **total** | **${cell(cold.total)}** | **${cell(median.total)}** |`,
     "",
     `- cold: ${verdict(cold.total, COLD_GOAL_S)}. Warm rounds (total): ${rounds.map((r) => r.total.toFixed(1)).join(", ")} s; ${verdict(median.total, WARM_GOAL_S)}.`,
-    "- steps 04 and 05 each run the whole pipeline as defined: the Test build (the Dockerfile's test stage: `npm ci`, lint, unit tests) and the Build build (the image's stages, a push to the local registry) in build containers, then the Deploy stage's stack update; warm, BuildKit reuses the layers of an unchanged source.",
+    "- steps 04 and 05 each run the whole pipeline as defined: in the TestAndBuild stage, side by side in two build containers, the tests (the Dockerfile's test stage: `npm ci`, lint, unit tests) and the image build (the image's stages, a push to the local registry); then the Deploy stage's stack update. Warm, BuildKit reuses the layers of an unchanged source.",
   ].join("\n");
   await writeSection(join(root, "docs", "benchmarks.md"), "rehearsal", body);
   say(
