@@ -31,7 +31,9 @@ describe("image names", () => {
       node: { role: "node", image: OFFICIAL_IMAGES.node, action: "present", seconds: 0, detail: "" },
       build: { role: "build", image: LOCAL_IMAGES.build, action: "built", seconds: 1, detail: "" },
       registry: { role: "registry", image: LOCAL_IMAGES.registry, action: "present", seconds: 0, detail: "" },
+      proxy: { role: "proxy", image: LOCAL_IMAGES.proxy, action: "built", seconds: 1, detail: "" },
     });
+    expect(file).toContain(`export LAB_PROXY_IMAGE="\${LAB_PROXY_IMAGE:-${LOCAL_IMAGES.proxy}}"`);
     expect(file).toContain(`export LAB_BUILD_IMAGE="\${LAB_BUILD_IMAGE:-${LOCAL_IMAGES.build}}"`);
     expect(file).toContain(`export LAB_MOTO_IMAGE="\${LAB_MOTO_IMAGE:-${LOCAL_IMAGES.moto}}"`);
     expect(file).toContain(`export LAB_NODE_IMAGE="\${LAB_NODE_IMAGE:-${OFFICIAL_IMAGES.node}}"`);
@@ -47,6 +49,7 @@ describe("image names", () => {
         node: { role: "node", image: LOCAL_IMAGES.node, action: "built", seconds: 1, detail: "" },
         build: { role: "build", image: LOCAL_IMAGES.build, action: "built", seconds: 1, detail: "" },
         registry: { role: "registry", image: LOCAL_IMAGES.registry, action: "built", seconds: 1, detail: "" },
+        proxy: { role: "proxy", image: LOCAL_IMAGES.proxy, action: "built", seconds: 1, detail: "" },
       }),
     );
     expect(readImages({}, recordedImages(recorded))).toEqual(LOCAL_IMAGES);

@@ -15,6 +15,8 @@ export interface Images {
   readonly build: string;
   /** The local stand-in for ECR's registry: Distribution (Debian's docker-registry) on the Node base. */
   readonly registry: string;
+  /** The local stand-in for the load balancer: HAProxy (Debian's haproxy) on the Node base. */
+  readonly proxy: string;
 }
 
 /** Where AWS calls go and as whom. */
@@ -67,17 +69,19 @@ export const LOCAL_IMAGES: Images = Object.freeze({
   node: "aws-cicd-lab/node:24-bookworm-slim",
   build: "aws-cicd-lab/build:bookworm",
   registry: "aws-cicd-lab/registry:2.8",
+  proxy: "aws-cicd-lab/haproxy:2.6",
 });
 
 /**
  * The images published by their projects; used when nothing else is
- * configured. The two stand-ins exist only as this project's own builds.
+ * configured. The stand-ins exist only as this project's own builds.
  */
 export const OFFICIAL_IMAGES: Images = Object.freeze({
   moto: "motoserver/moto:5.1.1",
   node: "node:24-bookworm-slim",
   build: LOCAL_IMAGES.build,
   registry: LOCAL_IMAGES.registry,
+  proxy: LOCAL_IMAGES.proxy,
 });
 
 /** The environment variable that names each image. */
@@ -86,6 +90,7 @@ export const IMAGE_VARIABLES: Readonly<Record<keyof Images, string>> = Object.fr
   node: "LAB_NODE_IMAGE",
   build: "LAB_BUILD_IMAGE",
   registry: "LAB_REGISTRY_IMAGE",
+  proxy: "LAB_PROXY_IMAGE",
 });
 
 /** Region used against the emulator when none is given; moto accepts any. */
@@ -127,7 +132,13 @@ export function readImages(env: Env, recorded: Env = recordedImages()): Images {
     const variable = IMAGE_VARIABLES[role];
     return nonEmpty(env[variable]) ?? nonEmpty(recorded[variable]) ?? OFFICIAL_IMAGES[role];
   };
-  return Object.freeze({ moto: pick("moto"), node: pick("node"), build: pick("build"), registry: pick("registry") });
+  return Object.freeze({
+    moto: pick("moto"),
+    node: pick("node"),
+    build: pick("build"),
+    registry: pick("registry"),
+    proxy: pick("proxy"),
+  });
 }
 
 export function readAwsSettings(env: Env, regionFlag?: string): AwsSettings {

@@ -16,7 +16,13 @@ import { LabError, PrerequisiteError, StepError } from "../errors.ts";
 export type ImageRole = keyof Images;
 
 /** Bumped whenever that recipe below changes, so older local builds of it are rebuilt. */
-const RECIPE_VERSIONS: Readonly<Record<ImageRole, string>> = { moto: "1", node: "1", build: "1", registry: "1" };
+const RECIPE_VERSIONS: Readonly<Record<ImageRole, string>> = {
+  moto: "1",
+  node: "1",
+  build: "1",
+  registry: "1",
+  proxy: "1",
+};
 const RECIPE_LABEL = "aws-cicd-lab.recipe";
 
 /** The host's CA bundle, which includes any TLS-intercepting proxy's CA. */
@@ -323,7 +329,7 @@ async function buildOnBase(
   standIn: StandIn,
   workDir: string,
   log: (line: string) => void,
-  name: "build" | "registry",
+  name: "build" | "registry" | "proxy",
 ): Promise<void> {
   const logFile = join(workDir, `${name}-build.log`);
   log(`${name}: ${standIn.what} on ${base} (log: ${logFile})`);
@@ -451,6 +457,37 @@ CMD ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]
   return version.split(" ").slice(-2).join(" ");
 }
 
+/**
+ * The stand-in for the Application Load Balancer: Debian's HAProxy 2.6. Its
+ * configuration (listener, target group) is written into the container at
+ * start by load-balancer.ts; targets come and go through its runtime API.
+ */
+async function buildProxyImage(
+  image: string,
+  workDir: string,
+  log: (line: string) => void,
+  base: string,
+): Promise<string> {
+  await buildOnBase(
+    image,
+    base,
+    {
+      what: "haproxy",
+      packages: ["haproxy"],
+      steps: `RUN mkdir -p /run/haproxy && chown haproxy:haproxy /run/haproxy
+USER haproxy
+CMD ["/usr/sbin/haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg"]
+`,
+      files: {},
+    },
+    workDir,
+    log,
+    "proxy",
+  );
+  const version = (await run("docker", ["run", "--rm", image, "/usr/sbin/haproxy", "-v"])).split("\n")[0] ?? "";
+  return version.split(" ").slice(0, 3).join(" ");
+}
+
 type Recipe = (image: string, workDir: string, log: (line: string) => void, base: string) => Promise<string>;
 
 const RECIPES: Record<ImageRole, Recipe> = {
@@ -458,6 +495,7 @@ const RECIPES: Record<ImageRole, Recipe> = {
   node: buildNode,
   build: buildBuildImage,
   registry: buildRegistryImage,
+  proxy: buildProxyImage,
 };
 
 /** Recipes that need root and debootstrap; the others only the Docker engine. */
@@ -533,16 +571,17 @@ async function ensureOne(role: ImageRole, options: EnsureOptions, base = ""): Pr
   }
 }
 
-/** Ensures every image: the emulator and the Node base in parallel, then the two stand-ins built on that base. */
+/** Ensures every image: the emulator and the Node base in parallel, then the stand-ins built on that base. */
 export async function ensureImages(options: EnsureOptions): Promise<Record<ImageRole, ImageOutcome>> {
   const motoReady = ensureOne("moto", options);
   const node = await ensureOne("node", options);
-  const [moto, build, registry] = await Promise.all([
+  const [moto, build, registry, proxy] = await Promise.all([
     motoReady,
     ensureOne("build", options, node.image),
     ensureOne("registry", options, node.image),
+    ensureOne("proxy", options, node.image),
   ]);
-  return { moto, node, build, registry };
+  return { moto, node, build, registry, proxy };
 }
 
 /**
