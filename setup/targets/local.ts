@@ -14,6 +14,7 @@ import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
 import { releaseLocally } from "../lib/local/pipeline.ts";
 import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/pipeline-definition.ts";
 import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME } from "../lib/local/registry.ts";
+import { removeTaskNetwork, taskNetwork } from "../lib/local/load-balancer.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";
 import { ensureEmulator, findRehearsal } from "../lib/local/rehearsal.ts";
 import { probe } from "../lib/probe.ts";
@@ -242,9 +243,12 @@ export function localTarget(config: Config): Target {
           const standIns = found.filter((c) => c.role !== "emulator");
           const emulators = dropEmulator ? found.filter((c) => c.role === "emulator") : [];
           await removeContainers([...standIns, ...emulators].map((c) => c.id));
+          // The tasks' network, once nothing is attached to it (the proxy and tasks are gone above).
+          const network = (await removeTaskNetwork(prefix)) ? [`the task network ${taskNetwork(prefix)}`] : [];
           return {
             removed: [
               ...standIns.map((c) => `the ${c.role} container`),
+              ...network,
               ...(emulators.length > 0 ? ["the emulator container (and everything in it)"] : []),
             ],
             left: (await findRehearsal(prefix))

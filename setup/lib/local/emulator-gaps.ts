@@ -12,7 +12,10 @@
 //   - it runs no pipeline, build, registry or service: codepipeline.ts,
 //     codebuild.ts, registry.ts and the app container (rehearsal.ts) do;
 //   - its CloudFormation accepts parameters a template does not declare:
-//     pipeline-actions.ts checks them as CloudFormation does.
+//     pipeline-actions.ts checks them as CloudFormation does;
+//   - its load balancer forwards no traffic: load-balancer.ts runs HAProxy from
+//     the listener and target group. One difference stays: with no healthy
+//     target HAProxy answers 503, where the ALB "fails open" to every target.
 import {
   DeleteInternetGatewayCommand,
   DeleteRouteTableCommand,

@@ -319,6 +319,14 @@ interface StandIn {
   readonly files: Readonly<Record<string, string>>;
 }
 
+type StandInName = "build" | "registry" | "proxy";
+
+interface StandInRecipe {
+  readonly standIn: StandIn;
+  /** What the built image says of itself, e.g. "HAProxy version 2.6.12". */
+  version(image: string): Promise<string>;
+}
+
 /**
  * Builds a stand-in on the Node base with the host's network (apt reaches the
  * Debian mirror the way the host does) and the host's CA bundle.
@@ -329,7 +337,7 @@ async function buildOnBase(
   standIn: StandIn,
   workDir: string,
   log: (line: string) => void,
-  name: "build" | "registry" | "proxy",
+  name: StandInName,
 ): Promise<void> {
   const logFile = join(workDir, `${name}-build.log`);
   log(`${name}: ${standIn.what} on ${base} (log: ${logFile})`);
@@ -383,19 +391,11 @@ exec /usr/bin/aws \${AWS_ENDPOINT_URL:+--endpoint-url "$AWS_ENDPOINT_URL"} "$@"
  * DOCKER_BUILDKIT=1: the standard image's Docker 23 with buildx builds with
  * BuildKit, which builds only the stages the target needs.
  */
-async function buildBuildImage(
-  image: string,
-  workDir: string,
-  log: (line: string) => void,
-  base: string,
-): Promise<string> {
-  await buildOnBase(
-    image,
-    base,
-    {
-      what: "awscli, docker.io, git, unzip",
-      packages: ["awscli", "docker.io", "git", "unzip", "zip", "ca-certificates"],
-      steps: `COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+const BUILD_STAND_IN: StandInRecipe = {
+  standIn: {
+    what: "awscli, docker.io, git, unzip",
+    packages: ["awscli", "docker.io", "git", "unzip", "zip", "ca-certificates"],
+    steps: `COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY aws /usr/local/bin/aws
 ENV DOCKER_BUILDKIT=1 AWS_PAGER=""
 RUN mkdir -p /codebuild/output/src && chown -R node:node /codebuild
@@ -403,20 +403,18 @@ WORKDIR /codebuild/output/src
 USER node
 CMD ["sleep", "infinity"]
 `,
-      files: { aws: AWS_ENDPOINT_WRAPPER },
-    },
-    workDir,
-    log,
-    "build",
-  );
-  const versions = (
-    await run("docker", ["run", "--rm", image, "sh", "-c", "aws --version; docker --version; git --version"])
-  ).trim();
-  return versions
-    .split("\n")
-    .map((l) => l.split(" ").slice(0, 3).join(" ").replace(/,$/, ""))
-    .join(", ");
-}
+    files: { aws: AWS_ENDPOINT_WRAPPER },
+  },
+  async version(image) {
+    const versions = (
+      await run("docker", ["run", "--rm", image, "sh", "-c", "aws --version; docker --version; git --version"])
+    ).trim();
+    return versions
+      .split("\n")
+      .map((l) => l.split(" ").slice(0, 3).join(" ").replace(/,$/, ""))
+      .join(", ");
+  },
+};
 
 /** Distribution's configuration: filesystem storage, plain HTTP on :5000 (published on 127.0.0.1 only). */
 const REGISTRY_CONFIG = `version: 0.1
@@ -430,72 +428,62 @@ http:
 `;
 
 /** The stand-in for ECR's registry: Debian's docker-registry (Distribution 2.8). */
-async function buildRegistryImage(
-  image: string,
-  workDir: string,
-  log: (line: string) => void,
-  base: string,
-): Promise<string> {
-  await buildOnBase(
-    image,
-    base,
-    {
-      what: "docker-registry",
-      packages: ["docker-registry"],
-      steps: `COPY config.yml /etc/docker/registry/config.yml
+const REGISTRY_STAND_IN: StandInRecipe = {
+  standIn: {
+    what: "docker-registry",
+    packages: ["docker-registry"],
+    steps: `COPY config.yml /etc/docker/registry/config.yml
 USER docker-registry
 EXPOSE 5000
 CMD ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]
 `,
-      files: { "config.yml": REGISTRY_CONFIG },
-    },
-    workDir,
-    log,
-    "registry",
-  );
-  const version = (await run("docker", ["run", "--rm", image, "/usr/bin/docker-registry", "--version"])).trim();
-  return version.split(" ").slice(-2).join(" ");
-}
+    files: { "config.yml": REGISTRY_CONFIG },
+  },
+  async version(image) {
+    const version = (await run("docker", ["run", "--rm", image, "/usr/bin/docker-registry", "--version"])).trim();
+    return version.split(" ").slice(-2).join(" ");
+  },
+};
 
 /**
  * The stand-in for the Application Load Balancer: Debian's HAProxy 2.6. Its
  * configuration (listener, target group) is written into the container at
  * start by load-balancer.ts; targets come and go through its runtime API.
  */
-async function buildProxyImage(
-  image: string,
-  workDir: string,
-  log: (line: string) => void,
-  base: string,
-): Promise<string> {
-  await buildOnBase(
-    image,
-    base,
-    {
-      what: "haproxy",
-      packages: ["haproxy"],
-      steps: `RUN mkdir -p /run/haproxy && chown haproxy:haproxy /run/haproxy
+const PROXY_STAND_IN: StandInRecipe = {
+  standIn: {
+    what: "haproxy",
+    packages: ["haproxy"],
+    // The configuration comes in HAPROXY_CFG (load-balancer.ts renders it from the templates), so
+    // `docker inspect` shows it; -W: master-worker, -db: in the foreground, logging to stdout.
+    steps: `RUN mkdir -p /run/haproxy && chown haproxy:haproxy /run/haproxy
 USER haproxy
-CMD ["/usr/sbin/haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg"]
+CMD ["/bin/sh", "-c", "printf '%s\\n' \\"$HAPROXY_CFG\\" > /run/haproxy/haproxy.cfg && exec /usr/sbin/haproxy -W -db -f /run/haproxy/haproxy.cfg"]
 `,
-      files: {},
-    },
-    workDir,
-    log,
-    "proxy",
-  );
-  const version = (await run("docker", ["run", "--rm", image, "/usr/sbin/haproxy", "-v"])).split("\n")[0] ?? "";
-  return version.split(" ").slice(0, 3).join(" ");
-}
+    files: {},
+  },
+  async version(image) {
+    const version = (await run("docker", ["run", "--rm", image, "/usr/sbin/haproxy", "-v"])).split("\n")[0] ?? "";
+    return version.split(" ").slice(0, 3).join(" ");
+  },
+};
 
 type Recipe = (image: string, workDir: string, log: (line: string) => void, base: string) => Promise<string>;
+
+/** A stand-in's recipe: built on the Node base, then asked its version for the progress line. */
+const onBase =
+  (name: StandInName, recipe: StandInRecipe): Recipe =>
+  async (image, workDir, log, base) => {
+    await buildOnBase(image, base, recipe.standIn, workDir, log, name);
+    return recipe.version(image);
+  };
 
 const RECIPES: Record<ImageRole, Recipe> = {
   moto: buildMoto,
   node: buildNode,
-  build: buildBuildImage,
-  registry: buildRegistryImage,
-  proxy: buildProxyImage,
+  build: onBase("build", BUILD_STAND_IN),
+  registry: onBase("registry", REGISTRY_STAND_IN),
+  proxy: onBase("proxy", PROXY_STAND_IN),
 };
 
 /** Recipes that need root and debootstrap; the others only the Docker engine. */

@@ -11,7 +11,7 @@ import type { MotoContainer } from "./emulator.ts";
 const REHEARSAL_LABEL = "aws-cicd-lab.rehearsal";
 const ROLE_LABEL = "aws-cicd-lab.role";
 
-export type RehearsalRole = "emulator" | "registry" | "build" | "app";
+export type RehearsalRole = "emulator" | "registry" | "build" | "app" | "proxy" | "task";
 
 /** Labels that tie a container to this prefix's rehearsal and say what it stands in for. */
 export function rehearsalLabels(prefix: string, role: RehearsalRole): Record<string, string> {

@@ -1,0 +1,223 @@
+// The load balancer stand-in (setup/lib/local/load-balancer.ts): HAProxy in a
+// container, configured from infra/service.yaml's target group and the
+// environment's listener, with targets on the prefix's internal network. The
+// targets here are a few lines of Node in the project's Node base, so what is
+// tested is the proxy: health checks, routing, draining.
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readImages } from "../setup/lib/config.ts";
+import { templateFile } from "../setup/lib/aws/naming.ts";
+import { parseTemplate, renderTemplate } from "../setup/lib/aws/templates.ts";
+import { connectDocker, removeContainers } from "../setup/lib/local/docker.ts";
+import {
+  deregisterTarget,
+  describeTargetHealth,
+  ensureLoadBalancer,
+  haproxyConfig,
+  type LoadBalancer,
+  type ListenerSettings,
+  registerTarget,
+  removeTaskNetwork,
+  targetGroupSettings,
+} from "../setup/lib/local/load-balancer.ts";
+import { findRehearsal, rehearsalLabels } from "../setup/lib/local/rehearsal.ts";
+import { probe } from "../setup/lib/probe.ts";
+import { watchTraffic } from "../setup/lib/traffic.ts";
+
+const PREFIX = "lb-test";
+const images = readImages(process.env);
+
+/** infra/service.yaml's target group, rendered for the default parameters. */
+function serviceTargetGroup() {
+  const template = parseTemplate(readFileSync(templateFile("service"), "utf8"));
+  const resources = Object.fromEntries(
+    Object.keys(template.Resources).map((id) => [id, { Ref: id, Arn: `arn:${id}`, Name: id }]),
+  );
+  const rendered = renderTemplate(template, {
+    accountId: "123456789012",
+    region: "us-east-1",
+    stackName: `${PREFIX}-service`,
+    parameters: { Prefix: PREFIX, ImageUri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1" },
+    imports: {
+      [`${PREFIX}-VpcId`]: "vpc-1",
+      [`${PREFIX}-ListenerArn`]: "listener",
+      [`${PREFIX}-ClusterName`]: "cluster",
+      [`${PREFIX}-PublicSubnets`]: "a,b",
+      [`${PREFIX}-TaskSecurityGroupId`]: "sg",
+    },
+    resources,
+  });
+  return targetGroupSettings(rendered.Resources.TargetGroup?.Properties ?? {});
+}
+
+const LISTENER: ListenerSettings = {
+  defaultResponse: { status: 503, contentType: "application/json", body: '{"error":"not_deployed"}' },
+  forwardPaths: ["/*"],
+};
+
+/**
+ * A target: answers /health, / with its name, and /slow after 400 ms; on
+ * SIGTERM it stops accepting, finishes what is in flight and exits.
+ */
+const TARGET_SCRIPT = `
+const http = require("node:http");
+const server = http.createServer((req, res) => {
+  const send = () => res.end(JSON.stringify({ name: process.env.NAME }));
+  if (req.url === "/slow") setTimeout(send, 400); else send();
+});
+server.keepAliveTimeout = 65000;
+server.listen(8080);
+process.on("SIGTERM", () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
+`;
+
+async function startTarget(name: string): Promise<{ id: string; address: string }> {
+  const docker = (await connectDocker()).container.dockerode;
+  const container = await docker.createContainer({
+    Image: images.node,
+    Cmd: ["node", "-e", TARGET_SCRIPT],
+    Env: [`NAME=${name}`],
+    User: "node",
+    Labels: rehearsalLabels(PREFIX, "task"),
+    HostConfig: { NetworkMode: `aws-cicd-lab-${PREFIX}-tasks`, ReadonlyRootfs: true },
+  });
+  await container.start();
+  const info = await container.inspect();
+  const address = info.NetworkSettings.Networks[`aws-cicd-lab-${PREFIX}-tasks`]?.IPAddress ?? "";
+  return { id: container.id, address };
+}
+
+async function stopTarget(id: string): Promise<void> {
+  const docker = (await connectDocker()).container.dockerode;
+  await docker.getContainer(id).stop({ t: 2 });
+  await removeContainers([id]);
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const healthOf = async (lb: LoadBalancer, id: string) =>
+  (await describeTargetHealth(lb)).find((t) => t.id === id)?.health;
+
+async function cleanUp(): Promise<void> {
+  await removeContainers((await findRehearsal(PREFIX)).map((c) => c.id));
+  await removeTaskNetwork(PREFIX);
+}
+
+beforeAll(cleanUp, 60_000);
+afterAll(cleanUp, 60_000);
+
+describe("the target group's settings", () => {
+  it("come from infra/service.yaml: /health every 5 s, 2 s timeout, 2 up, 2 down, 10 s draining", () => {
+    expect(serviceTargetGroup()).toEqual({
+      port: 8080,
+      healthCheckPath: "/health",
+      intervalSeconds: 5,
+      timeoutSeconds: 2,
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+      successCodes: "200",
+      deregistrationDelaySeconds: 10,
+    });
+  });
+
+  it("become an HAProxy backend; the listener's default action answers what no rule forwards", () => {
+    const config = haproxyConfig({ listener: LISTENER, targetGroup: serviceTargetGroup(), speedup: 10 });
+    expect(config).toContain("option httpchk GET /health");
+    expect(config).toContain("http-check expect rstatus ^(200)$");
+    expect(config).toContain("timeout check 200ms");
+    expect(config).toContain("acl forwarded path -m reg ^/.*$");
+    const unforwarded = haproxyConfig({
+      listener: { ...LISTENER, forwardPaths: [] },
+      targetGroup: serviceTargetGroup(),
+      speedup: 1,
+    });
+    expect(unforwarded).not.toContain("use_backend");
+    expect(unforwarded).toContain("timeout check 2000ms");
+  });
+});
+
+describe("HAProxy standing in for the load balancer", () => {
+  // AWS's timings ten times faster: checks every 0.5 s, a new target healthy after about 1 s, 1 s of draining.
+  const spec = () => ({
+    prefix: PREFIX,
+    image: images.proxy,
+    listener: LISTENER,
+    targetGroup: serviceTargetGroup(),
+    speedup: 10,
+  });
+
+  it("answers the listener's default action while no rule forwards", async () => {
+    const lb = await ensureLoadBalancer({ ...spec(), listener: { ...LISTENER, forwardPaths: [] } });
+    const answer = await probe(`${lb.url}/time`);
+    expect(answer.status).toBe(503);
+    expect(answer.json).toEqual({ error: "not_deployed" });
+  }, 60_000);
+
+  it("sends no request to a new target before it passed its health checks, then routes to it", async () => {
+    const lb = await ensureLoadBalancer(spec());
+    expect(lb.reused).toBe(false);
+    const a = await startTarget("a");
+    await registerTarget(lb, "task-a", a.address);
+    expect(await healthOf(lb, "task-a")).toBe("initial");
+    expect((await probe(lb.url)).status).toBe(503);
+    await until("task-a healthy", async () => ((await healthOf(lb, "task-a")) === "healthy" ? true : undefined));
+    expect((await probe<{ name: string }>(lb.url)).json?.name).toBe("a");
+    // The same configuration: the running proxy is kept, with its targets.
+    const again = await ensureLoadBalancer(spec());
+    expect(again).toMatchObject({ reused: true, url: lb.url });
+    expect(await healthOf(again, "task-a")).toBe("healthy");
+  }, 60_000);
+
+  it("replaces a target under continuous requests with zero failures: register, healthy, drain, stop", async () => {
+    const lb = await ensureLoadBalancer(spec());
+    const [old] = (await describeTargetHealth(lb)).filter((t) => t.health === "healthy");
+    if (!old) throw new Error("the previous test left no healthy target");
+    const oldContainer = (await findRehearsal(PREFIX)).find((c) => c.role === "task");
+    const traffic = watchTraffic(`${lb.url}/slow`, 5);
+    const b = await startTarget("b");
+    await registerTarget(lb, "task-b", b.address);
+    await until("task-b healthy", async () => ((await healthOf(lb, "task-b")) === "healthy" ? true : undefined));
+    const { drainedMs } = await deregisterTarget(lb, old.id);
+    if (oldContainer) await stopTarget(oldContainer.id);
+    await new Promise((r) => setTimeout(r, 500));
+    const seen = await traffic.stop();
+
+    // Requests of 400 ms each, one after the other, through the whole replacement.
+    expect(seen.total).toBeGreaterThanOrEqual(4);
+    expect(seen.failed).toBe(0);
+    // Draining waited for the request in flight (up to 400 ms), not the whole second.
+    expect(drainedMs).toBeLessThan(1_000);
+    expect((await describeTargetHealth(lb)).map((t) => t.id)).toEqual(["task-b"]);
+    expect((await probe<{ name: string }>(lb.url)).json?.name).toBe("b");
+  }, 60_000);
+
+  it("the traffic counter counts the requests a stand-in with draining turned off cuts", async () => {
+    // Draining is the stand-in's, not HAProxy's configuration: the same proxy, its targets kept.
+    const lb = await ensureLoadBalancer({
+      ...spec(),
+      targetGroup: { ...serviceTargetGroup(), deregistrationDelaySeconds: 0 },
+    });
+    for (const name of ["c", "d"]) await registerTarget(lb, `task-${name}`, (await startTarget(name)).address);
+    for (const id of ["task-c", "task-d"])
+      await until(`${id} healthy`, async () => ((await healthOf(lb, id)) === "healthy" ? true : undefined));
+    const traffic = watchTraffic(`${lb.url}/slow`, 5);
+    // The target serving the request in flight is deregistered with no draining: that request is cut.
+    const busy = await until("a request in flight", async () =>
+      (await describeTargetHealth(lb)).find((t) => t.connections > 0),
+    );
+    await deregisterTarget(lb, busy.id);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const seen = await traffic.stop();
+
+    expect(seen.failed).toBeGreaterThan(0);
+    // The other target kept answering.
+    expect(seen.total).toBeGreaterThan(seen.failed);
+  }, 60_000);
+});
