@@ -5,6 +5,7 @@ import { check } from "../setup/checks/04-verify-app.ts";
 import { lesson } from "../setup/lesson.ts";
 import { describeStack, outputsOf } from "../setup/lib/aws/stacks.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { loadBalancerUrl } from "../setup/lib/local/load-balancer.ts";
 import { useEmulator } from "./support/emulator.ts";
 import { useLesson } from "./support/lesson.ts";
 
@@ -37,8 +38,10 @@ describe("lesson 04: verify the app", { timeout: 300_000 }, () => {
     expect(tag).toMatch(/^s3-[0-9a-f]{10}$/);
     const images = await aws.ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }));
     expect(images.imageIds?.map((i) => i.imageTag)).toEqual([tag]);
-    const [app] = (await findRehearsal(prefix)).filter((c) => c.role === "app");
-    expect(await (await fetch(`${app?.url}/`)).json()).toMatchObject({ service: "lab-app", version: tag });
-    expect(result.message).toBe(`The app answers at ${app?.url} as version ${tag}.`);
+    // The service's desired count of tasks, behind the load balancer stand-in, whose listener is the app's URL.
+    expect((await findRehearsal(prefix)).filter((c) => c.role === "task" && c.running)).toHaveLength(2);
+    const url = await loadBalancerUrl(prefix);
+    expect(await (await fetch(`${url}/`)).json()).toMatchObject({ service: "lab-app", version: tag });
+    expect(result.message).toBe(`The app answers at ${url} as version ${tag}.`);
   });
 });

@@ -29,6 +29,7 @@ import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
 import { InterruptedError } from "../setup/lib/errors.ts";
 import { removeContainers } from "../setup/lib/local/docker.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { loadBalancerUrl } from "../setup/lib/local/load-balancer.ts";
 import { lesson } from "../setup/lesson.ts";
 import { run } from "../setup/run.ts";
 import { STEPS } from "../setup/steps.ts";
@@ -98,7 +99,11 @@ describe("the local rehearsal", () => {
     expect(sink.text()).toContain(`${prefix}-environment: started (step 03 follows it to the end)`);
     expect(sink.text()).toContain(`${prefix}-pipeline: created; ${prefix}-environment: created`);
     expect(sink.text()).toMatch(/GET \/time: "Automation for the People, continuously delivered"/);
-    expect(sink.text()).toMatch(/did not answer for \d+\.\d\d s while its container was replaced/);
+    // Step 05's rolling deployment behind the load balancer stand-in: no request failed.
+    expect(sink.text()).toMatch(/\d+ requests to http:\/\/127\.0\.0\.1:\d+\/time during the release, 0 failed/);
+    expect(sink.text()).toMatch(
+      /has started 2 tasks[\s\S]*has stopped 1 running tasks[\s\S]*has reached a steady state/,
+    );
 
     expect(await activeStacks(prefix)).toEqual([]);
     expect(await buckets(prefix)).toEqual([]);
@@ -117,9 +122,8 @@ describe("the local rehearsal", () => {
       `${prefix}-pipeline CREATE_COMPLETE`,
       `${prefix}-service UPDATE_COMPLETE`, // updated by step 05
     ]);
-    const app = (await findRehearsal(prefix)).filter((c) => c.role === "app");
-    expect(app).toHaveLength(1);
-    expect((await fetch(`${app[0]?.url}/health`)).status).toBe(200);
+    expect((await findRehearsal(prefix)).filter((c) => c.role === "task")).toHaveLength(2);
+    expect((await fetch(`${await loadBalancerUrl(prefix)}/health`)).status).toBe(200);
 
     // --from recovers what earlier steps made, read only: nothing redeployed, rebuilt or re-seeded.
     const cfn = makeClient(CloudFormationClient, fixture.config.aws);
@@ -163,7 +167,7 @@ describe("the local rehearsal", () => {
       expect(await buckets(prefix)).toHaveLength(1);
       // The first release and the change step 05 ships: two images, each built once.
       expect(await images(prefix)).toBe(2);
-      expect((await findRehearsal(prefix)).filter((c) => c.role === "app")).toHaveLength(1);
+      expect((await findRehearsal(prefix)).filter((c) => c.role === "task")).toHaveLength(2);
 
       expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
       expect(await activeStacks(prefix)).toEqual([]);

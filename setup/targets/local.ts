@@ -11,10 +11,10 @@ import { PrerequisiteError } from "../lib/errors.ts";
 import { deleteBucketLeftBehind, releaseVpcForDelete } from "../lib/local/emulator-gaps.ts";
 import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/docker.ts";
 import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
-import { releaseLocally } from "../lib/local/pipeline.ts";
+import { REHEARSAL_SPEEDUP, releaseLocally } from "../lib/local/pipeline.ts";
 import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/pipeline-definition.ts";
 import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME } from "../lib/local/registry.ts";
-import { removeTaskNetwork, taskNetwork } from "../lib/local/load-balancer.ts";
+import { loadBalancerUrl, removeTaskNetwork, taskNetwork } from "../lib/local/load-balancer.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";
 import { ensureEmulator, findRehearsal } from "../lib/local/rehearsal.ts";
 import { probe } from "../lib/probe.ts";
@@ -98,8 +98,10 @@ export function localTarget(config: Config): Target {
     introduce(ui) {
       ui.info(`Local rehearsal, prefix "${prefix}": free, nothing leaves this machine.`);
       ui.info("Emulated: AWS itself (moto in a container). Stood in for locally: running the pipeline as defined");
-      ui.info("(buildspecs in a build container, images pushed to a local registry), and the Fargate service and");
-      ui.info("load balancer (one app container on 127.0.0.1).");
+      ui.info("(buildspecs in a build container, images pushed to a local registry), the Fargate service (tasks");
+      ui.info(
+        "started from the task definition, rolled out as ECS does) and the load balancer (HAProxy on 127.0.0.1).",
+      );
     },
 
     approve: () => Promise.resolve(true),
@@ -158,19 +160,18 @@ export function localTarget(config: Config): Target {
           failed: `${name}: the run did not succeed`,
         },
       );
+      const r = release.rollout;
       const notes = [
-        `The service runs ${release.image}, pulled from the local registry standing in for ECR.`,
-        ...(release.downtimeMs === undefined
-          ? []
-          : [
-              `The app at ${release.url} did not answer for ${(release.downtimeMs / 1000).toFixed(2)} s while its container was replaced: locally there is one container and no load balancer to roll over to. On AWS, the rolling deploy behind the load balancer avoids this.`,
-            ]),
+        `The service runs ${release.image}, pulled from the local registry standing in for ECR, behind HAProxy standing in for the load balancer at ${release.url}.`,
+        r.outcome === "unchanged"
+          ? "Its tasks already ran this image: nothing to roll out."
+          : `Rolling deployment: ${r.started} tasks started, ${r.stopped} stopped, in ${(r.ms / 1000).toFixed(1)} s (ECS's and the load balancer's timers run ${REHEARSAL_SPEEDUP}× faster here than on AWS).`,
       ];
       return { url: release.url, version: source.version, notes };
     },
 
     async appUrl() {
-      return (await findRehearsal(prefix)).find((c) => c.role === "app" && c.running)?.url;
+      return loadBalancerUrl(prefix);
     },
     healthWaitSeconds: 60,
 
@@ -181,7 +182,7 @@ export function localTarget(config: Config): Target {
       }
       ctx.ui.heading("", "Tear down the rehearsal");
       ctx.ui.explain(
-        "A rehearsal leaves nothing behind: the stacks, the app container and the emulator are removed.\nRun with --keep to look around first.",
+        "A rehearsal leaves nothing behind: the stacks, the tasks, the load balancer stand-in and the emulator are removed.\nRun with --keep to look around first.",
       );
       const started = performance.now();
       await teardown();
@@ -193,7 +194,7 @@ export function localTarget(config: Config): Target {
 
     teardown(ctx) {
       const { aws } = ctx;
-      const apps = async () => (await findRehearsal(prefix)).filter((c) => c.role === "app");
+      const ofRole = async (role: string) => (await findRehearsal(prefix)).filter((c) => c.role === role);
       return {
         async plan() {
           return (await findRehearsal(prefix)).map((c) => `container ${c.id.slice(0, 12)} (${c.role}, ${c.image})`);
@@ -201,12 +202,15 @@ export function localTarget(config: Config): Target {
         otherOwnedResources: () => Promise.resolve([]),
         stopReleases: () => Promise.resolve(undefined),
         async afterService() {
-          const running = await apps();
-          if (running.length === 0) return [];
-          await removeContainers(running.map((c) => c.id));
-          return [`${running.length} app container(s)`];
+          // Deleting the ECS service stops its tasks.
+          const tasks = await ofRole("task");
+          if (tasks.length === 0) return [];
+          await removeContainers(tasks.map((c) => c.id));
+          return [`${tasks.length} task container(s)`];
         },
         async beforeEnvironment(vpcId) {
+          // The load balancer stand-in goes with the environment's load balancer.
+          await removeContainers((await ofRole("proxy")).map((c) => c.id));
           // The emulator cannot delete a VPC's gateway and route tables itself (see emulator-gaps.ts).
           if (vpcId) await releaseVpcForDelete(aws.ec2, vpcId).catch(() => []);
         },

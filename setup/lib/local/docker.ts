@@ -118,3 +118,29 @@ export async function removeContainers(ids: readonly string[]): Promise<void> {
     ),
   );
 }
+
+/**
+ * A container's last log lines (stdout and stderr), none when it is gone.
+ * Docker frames each chunk with an 8-byte header (stream, length) when the
+ * container has no TTY.
+ */
+export async function containerLogs(id: string, lines: number): Promise<string[]> {
+  const docker = (await connectDocker()).container.dockerode;
+  try {
+    const framed = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines });
+    const out: string[] = [];
+    for (let at = 0; at + 8 <= framed.length;) {
+      const size = framed.readUInt32BE(at + 4);
+      out.push(
+        ...framed
+          .subarray(at + 8, at + 8 + size)
+          .toString("utf8")
+          .split("\n"),
+      );
+      at += 8 + size;
+    }
+    return out.map((l) => l.trimEnd()).filter(Boolean);
+  } catch {
+    return [];
+  }
+}

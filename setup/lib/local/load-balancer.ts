@@ -10,7 +10,7 @@
 import net from "node:net";
 import { PrerequisiteError, StepError } from "../errors.ts";
 import { probe } from "../probe.ts";
-import { connectDocker, removeContainers } from "./docker.ts";
+import { connectDocker, containerLogs, removeContainers } from "./docker.ts";
 import { findRehearsal, rehearsalLabels } from "./rehearsal.ts";
 
 /** The listener's port inside the proxy container, and the runtime API's. */
@@ -167,6 +167,16 @@ export async function removeTaskNetwork(prefix: string): Promise<boolean> {
 const hostPort = (ports: Record<string, Array<{ HostPort: string }> | null>, port: number) =>
   Number(ports[`${port}/tcp`]?.[0]?.HostPort ?? 0);
 
+/** The listener URL of this prefix's running proxy, if one runs. */
+export async function loadBalancerUrl(prefix: string): Promise<string | undefined> {
+  const docker = (await connectDocker()).container.dockerode;
+  const proxy = (await findRehearsal(prefix)).find((c) => c.role === "proxy" && c.running);
+  if (!proxy) return undefined;
+  const info = await docker.getContainer(proxy.id).inspect();
+  const port = hostPort(info.NetworkSettings.Ports, LISTENER_PORT);
+  return port ? `http://127.0.0.1:${port}` : undefined;
+}
+
 /**
  * This prefix's load balancer: the running proxy when its configuration is
  * the one wanted, else (others removed) a new one. A change to the listener
@@ -222,36 +232,13 @@ export async function ensureLoadBalancer(spec: LoadBalancerSpec): Promise<LoadBa
     await waitUntilServing(lb, async () => (await container.inspect()).State.Running);
     return { ...lb, ...base, reused: false };
   } catch (error) {
-    const logs = await lastLogLines(container.id);
+    const logs = (await containerLogs(container.id, 5)).join("; ");
     await removeContainers([container.id]);
     throw new PrerequisiteError(
       `The proxy standing in for the load balancer (${spec.image}) did not start: ${logs || (error as Error).message.split("\n")[0]}`,
       "Run `npm run images` to rebuild it, then the same command again.",
       error,
     );
-  }
-}
-
-/**
- * A container's last log lines, as text. Docker frames each line with an
- * 8-byte header (stream, length) when the container has no TTY.
- */
-async function lastLogLines(id: string): Promise<string> {
-  const docker = (await connectDocker()).container.dockerode;
-  try {
-    const framed = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 });
-    const lines: string[] = [];
-    for (let at = 0; at + 8 <= framed.length;) {
-      const size = framed.readUInt32BE(at + 4);
-      lines.push(framed.subarray(at + 8, at + 8 + size).toString("utf8"));
-      at += 8 + size;
-    }
-    return lines
-      .join("")
-      .trim()
-      .replace(/\s*\n\s*/g, "; ");
-  } catch {
-    return "";
   }
 }
 

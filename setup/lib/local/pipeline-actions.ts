@@ -13,8 +13,9 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { unzipSync, zipSync } from "fflate";
 import { LabError } from "../errors.ts";
 import { parseTemplate } from "../aws/templates.ts";
-import { type DeployOptions, deployStack, firstFailedResource } from "../aws/stacks.ts";
+import { type DeployOptions, deployStack, describeStack, firstFailedResource } from "../aws/stacks.ts";
 import type { ActionProvider, ActionResult, ArtifactRef } from "./codepipeline.ts";
+import type { RolloutResult } from "./ecs-service.ts";
 import { runBuild, SOURCE_DIR } from "./codebuild.ts";
 import { mirrorRegistryToEcr, reconcileRegistryWithEcr } from "./emulator-gaps.ts";
 import { readProject } from "./pipeline-definition.ts";
@@ -37,6 +38,13 @@ export interface LocalActionDeps {
   readonly deployOptions: DeployOptions;
   /** Every line of every build log, as it is written. */
   readonly onBuildLine?: (line: string) => void;
+  /**
+   * After a CloudFormation action updated a stack: what AWS's resource
+   * handlers would do before the update completes (ECS waits for the service
+   * to be stable). A deployment rolled back fails the action, and the stack
+   * returns to its previous parameters, as CloudFormation rolls back.
+   */
+  readonly afterStackDeployed?: (stack: string, say: (line: string) => void) => Promise<RolloutResult | undefined>;
 }
 
 /** The files of a zip artifact; a path that would leave the directory is refused. */
@@ -248,17 +256,35 @@ export function localProviders(deps: LocalActionDeps): Record<string, ActionProv
     try {
       const templateFile = join(dir, "template.yaml");
       await writeFile(templateFile, templateText);
-      const deployed = await deployStack(
-        deps.clients.cfn,
-        {
-          name: stackName,
-          templateFile,
-          parameters,
-          tags,
-          capabilities: (c.Capabilities ?? "").split(",").filter(Boolean) as never,
-        },
-        deps.deployOptions,
-      );
+      const spec = {
+        name: stackName,
+        templateFile,
+        parameters,
+        tags,
+        capabilities: (c.Capabilities ?? "").split(",").filter(Boolean) as never,
+      };
+      const before = await describeStack(deps.clients.cfn, stackName);
+      const deployed = await deployStack(deps.clients.cfn, spec, deps.deployOptions);
+      const rollout = await deps.afterStackDeployed?.(stackName, (line) => run.say(line));
+      if (rollout?.outcome === "rolled back") {
+        // CloudFormation rolls the stack back to its last working state.
+        const previous = Object.fromEntries(
+          (before?.Parameters ?? []).map((p) => [p.ParameterKey ?? "", p.ParameterValue ?? ""]),
+        );
+        if (before) await deployStack(deps.clients.cfn, { ...spec, parameters: previous }, deps.deployOptions);
+        return failed(
+          `Stack ${stackName} could not be updated: Service: Resource handler returned message: "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'." (HandlerErrorCode: GeneralServiceException); the stack was rolled back (UPDATE_ROLLBACK_COMPLETE)`,
+          {
+            stack: {
+              name: stackName,
+              firstFailure: `Service (the ECS service): ECS Deployment Circuit Breaker was triggered (${rollout.failedTasks} tasks failed)`,
+            },
+            ...(rollout.failures.length > 0
+              ? { log: { source: "the failed tasks' logs", lines: rollout.failures.join("\n").split("\n").slice(-20) } }
+              : {}),
+          },
+        );
+      }
       if (c.OutputFileName) {
         const zip = zipSync({ [c.OutputFileName]: new TextEncoder().encode(JSON.stringify(deployed.outputs)) });
         for (const output of run.outputs) await run.writeArtifact(output, zip);

@@ -9,6 +9,7 @@ import {
   type CloudFormationClient,
   DescribeStackResourcesCommand,
   DescribeStacksCommand,
+  ListExportsCommand,
 } from "@aws-sdk/client-cloudformation";
 import {
   BatchGetProjectsCommand,
@@ -38,7 +39,8 @@ function attributes(type: string, id: string, accountId: string, region: string)
     "AWS::CodeBuild::Project": `arn:aws:codebuild:${region}:${accountId}:project/${id}`,
     "AWS::Events::Rule": `arn:aws:events:${region}:${accountId}:rule/${id}`,
   };
-  return { Ref: id, ...(arn[type] ? { Arn: arn[type] } : { Arn: id }) };
+  // Name: the last part of an ARN-shaped id (an ECS service's GetAtt Name), else the id.
+  return { Ref: id, Name: id.split("/").pop() ?? id, ...(arn[type] ? { Arn: arn[type] } : { Arn: id }) };
 }
 
 /**
@@ -53,22 +55,27 @@ export async function renderDeployedStack(
   templateFile: string,
   accountId: string,
   region: string,
+  /** Resources the emulator's CloudFormation skipped, as a stand-in made them (see emulator-gaps.ts). */
+  standIns: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
 ): Promise<Template> {
-  const [text, { Stacks }, { StackResources }] = await Promise.all([
+  const [text, { Stacks }, { StackResources }, { Exports }] = await Promise.all([
     readFile(templateFile, "utf8"),
     cfn.send(new DescribeStacksCommand({ StackName: stackName })),
     cfn.send(new DescribeStackResourcesCommand({ StackName: stackName })),
+    cfn.send(new ListExportsCommand({})),
   ]);
+  const imports: Record<string, string> = {};
+  for (const e of Exports ?? []) if (e.Name && e.Value !== undefined) imports[e.Name] = e.Value;
   const template = parseTemplate(text);
   const parameters: Record<string, string> = {};
   for (const p of Stacks?.[0]?.Parameters ?? [])
     if (p.ParameterKey) parameters[p.ParameterKey] = p.ParameterValue ?? "";
-  const resources: Record<string, Record<string, string>> = {};
+  const resources: Record<string, Readonly<Record<string, string>>> = { ...standIns };
   for (const r of StackResources ?? []) {
     if (r.LogicalResourceId && r.PhysicalResourceId)
       resources[r.LogicalResourceId] = attributes(r.ResourceType ?? "", r.PhysicalResourceId, accountId, region);
   }
-  return renderTemplate(template, { accountId, region, stackName, parameters, resources });
+  return renderTemplate(template, { accountId, region, stackName, parameters, resources, imports });
 }
 
 /** Where the API's name is not simply the property's name in camelCase. */

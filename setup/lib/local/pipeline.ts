@@ -1,13 +1,15 @@
 // A local release: the pipeline the emulator holds, run by the stand-ins
-// (codepipeline.ts, pipeline-actions.ts) for the seeded revision, then the
-// image its Deploy stage put into the service stack, pulled from the local
-// registry and run on 127.0.0.1 in place of the Fargate service.
-import { randomBytes } from "node:crypto";
+// (codepipeline.ts, pipeline-actions.ts) for the seeded revision. When its
+// Deploy stage has updated the service stack, the service runs as ECS would
+// run it: the task definition's image pulled from the local registry, tasks
+// rolled out behind the load balancer stand-in, whose listener on 127.0.0.1
+// is the app's URL.
 import { type CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import type { CodeBuildClient } from "@aws-sdk/client-codebuild";
 import type { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { StepError } from "../errors.ts";
 import { pipelineName, stackName } from "../aws/naming.ts";
 import type { DeployOptions } from "../aws/stacks.ts";
@@ -16,14 +18,16 @@ import { runPipeline } from "./codepipeline.ts";
 import { connectDocker } from "./docker.ts";
 import { localProviders } from "./pipeline-actions.ts";
 import { readHeldPipeline } from "./pipeline-definition.ts";
-import { ensureAppContainer } from "./rehearsal.ts";
+import { rollOutService, type RolloutResult } from "./ecs-service.ts";
+import { ensureLoadBalancer } from "./load-balancer.ts";
+import { readServiceDefinition, secretValue } from "./service-definition.ts";
 
 export interface LocalReleaseInput {
   readonly prefix: string;
   readonly region: string;
   readonly accountId: string;
   readonly endpoint: string;
-  readonly images: { readonly build: string; readonly node: string };
+  readonly images: { readonly build: string; readonly node: string; readonly proxy: string };
   /** The local registry's address (registry.ts). */
   readonly registry: string;
   readonly clients: {
@@ -32,6 +36,7 @@ export interface LocalReleaseInput {
     readonly cp: CodePipelineClient;
     readonly cfn: CloudFormationClient;
     readonly ecr: ECRClient;
+    readonly secrets: SecretsManagerClient;
   };
   readonly deployOptions: DeployOptions;
   readonly onStages?: (executionId: string, stages: readonly StageLine[]) => void;
@@ -43,10 +48,10 @@ export interface LocalReleaseInput {
 export interface LocalRelease {
   readonly executionId: string;
   readonly image: string;
-  /** The app's URL: the container standing in for the service, on 127.0.0.1. */
+  /** The app's URL: the listener of the load balancer stand-in, on 127.0.0.1. */
   readonly url: string;
-  /** When a running app was replaced: how long its URL did not answer. */
-  readonly downtimeMs?: number;
+  /** How the service's tasks were rolled out. */
+  readonly rollout: RolloutResult;
 }
 
 /** Pulls an image from the local registry, as a Fargate task pulls from ECR. */
@@ -67,8 +72,62 @@ async function deployedImage(cfn: CloudFormationClient, prefix: string): Promise
   return image;
 }
 
+/**
+ * ECS's and the load balancer's timers (health check interval and timeout,
+ * grace period, deregistration delay, stop timeout) run this many times
+ * faster in the rehearsal than the template says, so a rollout takes seconds
+ * instead of minutes; every count and threshold is the template's.
+ */
+export const REHEARSAL_SPEEDUP = 10;
+
+/**
+ * The service stack as ECS and the load balancer would run it once
+ * CloudFormation has updated it: the task definition's image pulled from the
+ * local registry, the proxy configured from the listener and target group,
+ * and a rolling deployment of the tasks (ecs-service.ts).
+ */
+async function runService(
+  input: LocalReleaseInput,
+  say: (line: string) => void,
+): Promise<{ url: string; result: RolloutResult }> {
+  const { cfn, secrets } = input.clients;
+  const service = await readServiceDefinition({ cfn, secrets }, input.prefix, input.accountId, input.region);
+  try {
+    await pullImage(service.container.image);
+  } catch (error) {
+    throw new StepError(
+      `The service's image ${service.container.image} could not be pulled from the local registry: ${(error as Error).message}`,
+      "Run the same command again; if the registry was removed, `bin/teardown --target local` first.",
+      error,
+    );
+  }
+  const lb = await ensureLoadBalancer({
+    prefix: input.prefix,
+    image: input.images.proxy,
+    listener: service.listener,
+    targetGroup: service.targetGroup,
+    speedup: REHEARSAL_SPEEDUP,
+  });
+  const secretValues: Record<string, string> = {};
+  for (const [variable, arn] of Object.entries(service.container.secrets))
+    secretValues[variable] = await secretValue(secrets, arn);
+  const result = await rollOutService({
+    prefix: input.prefix,
+    service,
+    secretValues,
+    network: lb.network,
+    speedup: REHEARSAL_SPEEDUP,
+    lb,
+    say,
+    ...(input.signal ? { signal: input.signal } : {}),
+  });
+  return { url: lb.url, result };
+}
+
 export async function releaseLocally(input: LocalReleaseInput): Promise<LocalRelease> {
   const pipeline = await readHeldPipeline(input.clients, pipelineName(input.prefix));
+  const serviceStack = stackName(input.prefix, "service");
+  let deployed: { url: string; result: RolloutResult } | undefined;
   const run = await runPipeline({
     pipeline,
     s3: input.clients.s3,
@@ -83,30 +142,26 @@ export async function releaseLocally(input: LocalReleaseInput): Promise<LocalRel
       clients: input.clients,
       deployOptions: input.deployOptions,
       ...(input.onBuildLine ? { onBuildLine: input.onBuildLine } : {}),
+      // CloudFormation waits for the ECS service to be stable before the stack update completes.
+      async afterStackDeployed(stack, say) {
+        if (stack !== serviceStack) return undefined;
+        deployed = await runService(input, say);
+        return deployed.result;
+      },
     }),
     ...(input.onStages ? { onStages: input.onStages } : {}),
     ...(input.say ? { say: input.say } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });
-  const image = await deployedImage(input.clients.cfn, input.prefix);
-  try {
-    await pullImage(image);
-  } catch (error) {
+  if (!deployed)
     throw new StepError(
-      `The service's image ${image} could not be pulled from the local registry: ${(error as Error).message}`,
-      "Run the same command again; if the registry was removed, `bin/teardown --target local` first.",
-      error,
+      `The pipeline's run succeeded but deployed no stack named ${serviceStack}.`,
+      "Check the Deploy action's StackName in infra/pipeline.yaml.",
     );
-  }
-  // A fresh secret per container, as the stack's generated secret would be; never printed.
-  const app = await ensureAppContainer(input.prefix, image, {
-    JWT_SECRET: randomBytes(48).toString("base64"),
-    LOG_LEVEL: "info",
-  });
   return {
     executionId: run.executionId,
-    image,
-    url: app.url,
-    ...(app.downtimeMs !== undefined ? { downtimeMs: app.downtimeMs } : {}),
+    image: await deployedImage(input.clients.cfn, input.prefix),
+    url: deployed.url,
+    rollout: deployed.result,
   };
 }

@@ -1,9 +1,7 @@
-// The local rehearsal's containers: the emulator, the registry, the builds and
-// the app, labelled with the prefix and their role so a re-run finds and
-// reuses them and teardown finds and removes them, even after the process
-// that started them has gone.
-import { Wait } from "testcontainers";
-import { type RunningContainer, startContainer } from "./containers.ts";
+// The local rehearsal's containers: the emulator, the registry, the builds,
+// the load balancer's proxy and the service's tasks, labelled with the prefix
+// and their role so a re-run finds and reuses them and teardown finds and
+// removes them, even after the process that started them has gone.
 import { connectDocker, LAB_LABEL, removeContainers } from "./docker.ts";
 import { probe } from "../probe.ts";
 import type { MotoContainer } from "./emulator.ts";
@@ -11,7 +9,7 @@ import type { MotoContainer } from "./emulator.ts";
 const REHEARSAL_LABEL = "aws-cicd-lab.rehearsal";
 const ROLE_LABEL = "aws-cicd-lab.role";
 
-export type RehearsalRole = "emulator" | "registry" | "build" | "app" | "proxy" | "task";
+export type RehearsalRole = "emulator" | "registry" | "build" | "proxy" | "task";
 
 /** Labels that tie a container to this prefix's rehearsal and say what it stands in for. */
 export function rehearsalLabels(prefix: string, role: RehearsalRole): Record<string, string> {
@@ -39,7 +37,7 @@ export async function findRehearsal(prefix: string): Promise<RehearsalContainer[
     const port = c.Ports.find((p) => p.PublicPort && (p.IP === "127.0.0.1" || p.IP === "0.0.0.0"))?.PublicPort;
     return {
       id: c.Id,
-      role: (c.Labels[ROLE_LABEL] ?? "app") as RehearsalRole,
+      role: (c.Labels[ROLE_LABEL] ?? "task") as RehearsalRole,
       image: c.Image,
       running: c.State === "running",
       ...(c.State === "running" && port ? { url: `http://127.0.0.1:${port}` } : {}),
@@ -85,85 +83,4 @@ export async function ensureEmulator(
       ).endpoint,
   );
   return { endpoint: url, reused };
-}
-
-export interface AppContainer {
-  readonly url: string;
-  readonly id: string;
-  readonly reused: boolean;
-  /** Set when a running app was replaced: how long its URL did not answer /health. */
-  readonly downtimeMs?: number;
-}
-
-/**
- * Polls /health every 50 ms while `work` runs, until the URL answers again,
- * and returns how long it did not answer: what a client of that URL saw.
- */
-async function measureDowntime(url: string, work: () => Promise<void>): Promise<number> {
-  const sleep = () => new Promise((r) => setTimeout(r, 50));
-  let running = true;
-  let downSince: number | undefined;
-  let downtime = 0;
-  const poller = (async () => {
-    while (running) {
-      const ok = await answers(url, "/health");
-      const now = performance.now();
-      if (!ok && downSince === undefined) downSince = now;
-      if (ok && downSince !== undefined) {
-        downtime += now - downSince;
-        downSince = undefined;
-      }
-      await sleep();
-    }
-  })();
-  try {
-    await work();
-    const deadline = performance.now() + 30_000;
-    while (downSince !== undefined && performance.now() < deadline) await sleep();
-  } finally {
-    running = false;
-    await poller;
-  }
-  return Math.round(downtime);
-}
-
-/**
- * The app container standing in for the Fargate service. Kept when it already
- * runs this image. Otherwise the old one is stopped and the new one started on
- * the same 127.0.0.1 port: one container and no load balancer, so the URL is
- * briefly unavailable, and that time is measured and returned.
- */
-export async function ensureAppContainer(
-  prefix: string,
-  image: string,
-  env: Record<string, string>,
-): Promise<AppContainer> {
-  const apps = (await findRehearsal(prefix)).filter((c) => c.role === "app");
-  const same = apps.find((c) => c.running && c.image === image && c.url);
-  if (same?.url && (await answers(same.url, "/health"))) return { url: same.url, id: same.id, reused: true };
-
-  const start = (hostPort?: number): Promise<RunningContainer> =>
-    startContainer({
-      image,
-      port: 8080,
-      ...(hostPort ? { hostPort } : {}),
-      runId: rehearsalRunId(prefix),
-      env,
-      labels: { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "app" },
-      wait: Wait.forHttp("/health", 8080).forStatusCode(200),
-    });
-
-  const previous = apps.find((c) => c.running && c.url);
-  if (!previous?.url) {
-    await removeContainers(apps.map((c) => c.id));
-    const started = await start();
-    return { url: started.url, id: started.id, reused: false };
-  }
-  const url = previous.url;
-  let started: RunningContainer | undefined;
-  const downtimeMs = await measureDowntime(url, async () => {
-    await removeContainers(apps.map((c) => c.id));
-    started = await start(Number(new URL(url).port));
-  });
-  return { url, id: (started as RunningContainer).id, reused: false, downtimeMs };
 }

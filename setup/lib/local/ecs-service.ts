@@ -1,0 +1,264 @@
+// The local stand-in for the ECS service: tasks are containers started from
+// the task definition (image, port, environment, secrets, read-only root file
+// system, user, stop timeout, CPU and memory) on the prefix's task network,
+// registered with the load balancer stand-in, and replaced by ECS's rolling
+// deployment under the service's deployment configuration: start new tasks
+// (up to maximumPercent), wait until the target group calls them healthy,
+// drain and stop old ones (never below minimumHealthyPercent), and count
+// tasks that exit or fail their health checks after the grace period against
+// the deployment circuit breaker, which fails the deployment and, with
+// rollback on, returns to the tasks that were running before. Every event is
+// said in ECS's own words. Timers (grace period, stop timeout) run `speedup`
+// times faster, like the load balancer's.
+import type Dockerode from "dockerode";
+import { StepError } from "../errors.ts";
+import { connectDocker, containerLogs, removeContainers } from "./docker.ts";
+import { deregisterTarget, describeTargetHealth, type LoadBalancer, registerTarget, scaled } from "./load-balancer.ts";
+import { rehearsalLabels } from "./rehearsal.ts";
+import type { ServiceDefinition } from "./service-definition.ts";
+
+/** Which revision a task runs: the image, as the task definition names it. */
+const REVISION_LABEL = "aws-cicd-lab.task-image";
+
+export interface Task {
+  /** The container id; its first 12 characters name the task and its target. */
+  readonly id: string;
+  readonly image: string;
+  readonly running: boolean;
+}
+
+export const taskName = (id: string): string => `task-${id.slice(0, 12)}`;
+
+/** The prefix's tasks, running or not. */
+export async function listTasks(prefix: string): Promise<Task[]> {
+  const docker = (await connectDocker()).container.dockerode;
+  const found = await docker.listContainers({
+    all: true,
+    filters: { label: [`aws-cicd-lab.rehearsal=${prefix}`, "aws-cicd-lab.role=task"] },
+  });
+  return found.map((c) => ({ id: c.Id, image: c.Labels[REVISION_LABEL] ?? c.Image, running: c.State === "running" }));
+}
+
+/** What a task is started with: the service's container definition, its secrets' values, and where it runs. */
+export interface TaskLaunch {
+  readonly prefix: string;
+  readonly service: ServiceDefinition;
+  /** Secret environment variable → value, read from Secrets Manager as ECS reads them at start. */
+  readonly secretValues: Readonly<Record<string, string>>;
+  readonly network: string;
+  readonly speedup: number;
+  /** Task CPU units and memory MiB from the task definition, when set. */
+  readonly cpu?: number;
+  readonly memoryMiB?: number;
+}
+
+/**
+ * Starts one task from the task definition. ECS injects secrets into the
+ * container's environment at start; so does this (the value is never
+ * printed or logged). Returns the task and its address on the task network.
+ */
+export async function startTask(launch: TaskLaunch): Promise<{ task: Task; address: string }> {
+  const docker = (await connectDocker()).container.dockerode;
+  const c = launch.service.container;
+  const container = await docker.createContainer({
+    Image: c.image,
+    Env: [
+      ...Object.entries(c.environment).map(([k, v]) => `${k}=${v}`),
+      ...Object.entries(launch.secretValues).map(([k, v]) => `${k}=${v}`),
+    ],
+    ...(c.user ? { User: c.user } : {}),
+    Labels: { ...rehearsalLabels(launch.prefix, "task"), [REVISION_LABEL]: c.image },
+    // Docker's stop timeout is whole seconds.
+    StopTimeout: Math.max(1, Math.ceil(scaled(c.stopTimeoutSeconds, launch.speedup) / 1000)),
+    HostConfig: {
+      NetworkMode: launch.network,
+      ReadonlyRootfs: c.readonlyRootFilesystem,
+      ...(launch.memoryMiB ? { Memory: launch.memoryMiB * 1024 * 1024 } : {}),
+      ...(launch.cpu ? { NanoCpus: Math.round((launch.cpu / 1024) * 1e9) } : {}),
+    },
+  });
+  await container.start();
+  const info = await container.inspect();
+  return {
+    task: { id: container.id, image: c.image, running: info.State.Running },
+    address: info.NetworkSettings.Networks[launch.network]?.IPAddress ?? "",
+  };
+}
+
+async function exitCode(container: Dockerode.Container): Promise<number | undefined> {
+  const info = await container.inspect().catch(() => undefined);
+  return info && !info.State.Running ? info.State.ExitCode : undefined;
+}
+
+/** Stops a task as ECS does: SIGTERM, the stop timeout, then SIGKILL; then removes its container. */
+async function stopTask(id: string): Promise<void> {
+  const docker = (await connectDocker()).container.dockerode;
+  await docker
+    .getContainer(id)
+    .stop()
+    .catch(() => undefined);
+  await removeContainers([id]);
+}
+
+export interface RolloutInput extends TaskLaunch {
+  readonly lb: LoadBalancer;
+  /** Service events, in ECS's words, as they happen. */
+  readonly say: (event: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface RolloutResult {
+  readonly outcome: "steady" | "unchanged" | "rolled back";
+  readonly started: number;
+  readonly stopped: number;
+  readonly failedTasks: number;
+  /** Why the failed tasks failed, with their last log lines, when any did. */
+  readonly failures: readonly string[];
+  readonly ms: number;
+}
+
+/** ECS's circuit breaker threshold: half the desired count, at least 3, at most 200. */
+export const circuitBreakerThreshold = (desired: number): number =>
+  Math.min(200, Math.max(3, Math.ceil(desired * 0.5)));
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+
+interface NewTask {
+  readonly task: Task;
+  readonly startedAt: number;
+}
+
+/**
+ * Rolls the service out to its task definition as ECS's rolling deployment
+ * does. Tasks already running the wanted image are kept (a re-run after an
+ * interruption carries on). Throws a StepError when the deployment fails with
+ * nothing to roll back to.
+ */
+export async function rollOutService(input: RolloutInput): Promise<RolloutResult> {
+  const began = performance.now();
+  const { service, lb, say, signal } = input;
+  const docker = (await connectDocker()).container.dockerode;
+  const wanted = service.container.image;
+  const name = `(service ${service.serviceName})`;
+  const desired = service.desiredCount;
+  const maxTasks = Math.floor((desired * service.maximumPercent) / 100);
+  const minHealthy = Math.ceil((desired * service.minimumHealthyPercent) / 100);
+  const threshold = circuitBreakerThreshold(desired);
+  const grace = scaled(service.healthCheckGracePeriodSeconds, input.speedup);
+
+  // Tasks left stopped by an interrupted run are gone for good, as stopped ECS tasks are.
+  const all = await listTasks(input.prefix);
+  await removeContainers(all.filter((t) => !t.running).map((t) => t.id));
+  const registered = new Set((await describeTargetHealth(lb)).map((t) => t.id));
+  const running = all.filter((t) => t.running);
+  // A task of this prefix the load balancer does not know (registering was interrupted) is registered now.
+  for (const t of running.filter((t) => !registered.has(taskName(t.id)))) {
+    const info = await docker.getContainer(t.id).inspect();
+    const address = info.NetworkSettings.Networks[input.network]?.IPAddress;
+    if (address) await registerTarget(lb, taskName(t.id), address);
+  }
+  let old = running.filter((t) => t.image !== wanted);
+  const fresh: NewTask[] = running.filter((t) => t.image === wanted).map((task) => ({ task, startedAt: 0 }));
+  let started = 0;
+  let stopped = 0;
+  let failedTasks = 0;
+  const failures: string[] = [];
+
+  const health = async () => new Map((await describeTargetHealth(lb)).map((t) => [t.id, t.health]));
+  const steady = async () => {
+    const h = await health();
+    return old.length === 0 && fresh.length === desired && fresh.every((n) => h.get(taskName(n.task.id)) === "healthy");
+  };
+  if (await steady()) return { outcome: "unchanged", started, stopped, failedTasks, failures, ms: 0 };
+
+  /** Takes a new task out: no draining (it never served, or is failing), stopped, forgotten. */
+  const retire = async (n: NewTask, reason: string) => {
+    say(`${name} has stopped 1 running tasks: (task ${n.task.id.slice(0, 12)}): ${reason}`);
+    const undrained = { ...lb, targetGroup: { ...lb.targetGroup, deregistrationDelaySeconds: 0 } };
+    await deregisterTarget(undrained, taskName(n.task.id)).catch(() => undefined);
+    await stopTask(n.task.id);
+    fresh.splice(fresh.indexOf(n), 1);
+  };
+  /** A task that failed: counted against the circuit breaker, with its reason and last log lines kept. */
+  const fail = async (n: NewTask, reason: string) => {
+    failedTasks += 1;
+    const logs = await containerLogs(n.task.id, 5);
+    failures.push([`${taskName(n.task.id)}: ${reason}`, ...logs.map((l) => `  ${l}`)].join("\n"));
+    await retire(n, reason);
+  };
+
+  for (;;) {
+    if (signal?.aborted) throw signal.reason as Error;
+    // Start new tasks while the deployment has room (maximumPercent).
+    const room = Math.min(desired - fresh.length, maxTasks - (fresh.length + old.length));
+    const batch: string[] = [];
+    for (let i = 0; i < room; i++) {
+      const { task, address } = await startTask(input);
+      started += 1;
+      const n = { task, startedAt: performance.now() };
+      fresh.push(n);
+      batch.push(task.id.slice(0, 12));
+      if (address) await registerTarget(lb, taskName(task.id), address);
+    }
+    if (batch.length > 0) {
+      say(`${name} has started ${batch.length} tasks: ${batch.map((id) => `(task ${id})`).join(" ")}.`);
+      say(`${name} registered ${batch.length} targets in (target-group ${service.targetGroupArn})`);
+    }
+
+    // Tasks that exited, or failed their health checks after the grace period, are stopped and count as failed.
+    const h = await health();
+    for (const n of [...fresh]) {
+      const code = await exitCode(docker.getContainer(n.task.id));
+      if (code !== undefined) await fail(n, `Essential container in task exited (exit code ${code})`);
+      else if (h.get(taskName(n.task.id)) === "unhealthy" && performance.now() - n.startedAt > grace)
+        await fail(n, `Task failed ELB health checks in (target-group ${service.targetGroupArn})`);
+    }
+
+    if (service.circuitBreaker.enable && failedTasks >= threshold) {
+      say(`${name} (deployment of ${wanted}) deployment failed: tasks failed to start.`);
+      for (const n of [...fresh]) await retire(n, "Scaling activity initiated by (deployment failed)");
+      if (!service.circuitBreaker.rollback || old.length === 0)
+        throw new StepError(
+          `The ECS deployment of ${wanted} failed: ${failedTasks} tasks failed to start, and there is no earlier deployment to roll back to.`,
+          "Read the tasks' reasons above, fix the change, and release again.",
+        );
+      say(`${name} rolling back to the deployment that ran ${old[0]?.image ?? "before"}.`);
+      say(`${name} has reached a steady state.`);
+      return { outcome: "rolled back", started, stopped, failedTasks, failures, ms: performance.now() - began };
+    }
+
+    // Old tasks go once enough new ones are healthy (minimumHealthyPercent): drained, then stopped.
+    const healthyNew = fresh.filter((n) => h.get(taskName(n.task.id)) === "healthy").length;
+    const healthyOld = old.filter((t) => h.get(taskName(t.id)) === "healthy").length;
+    const stoppable = Math.min(old.length, healthyNew + healthyOld - minHealthy, healthyNew);
+    if (stoppable > 0) {
+      const going = old.slice(0, stoppable);
+      say(`${name} deregistered ${going.length} targets in (target-group ${service.targetGroupArn})`);
+      await Promise.all(going.map((t) => deregisterTarget(lb, taskName(t.id))));
+      await Promise.all(going.map((t) => stopTask(t.id)));
+      say(
+        `${name} has stopped ${going.length} running tasks: ${going.map((t) => `(task ${t.id.slice(0, 12)})`).join(" ")}.`,
+      );
+      stopped += going.length;
+      old = old.filter((t) => !going.includes(t));
+    }
+
+    if (await steady()) {
+      say(`${name} has reached a steady state.`);
+      return { outcome: "steady", started, stopped, failedTasks, failures, ms: performance.now() - began };
+    }
+    await sleep(100, signal);
+  }
+}

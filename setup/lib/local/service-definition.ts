@@ -1,0 +1,204 @@
+// What the ECS and load balancer stand-ins run, read from the deployed stacks
+// as AWS would run them: the service stack's template rendered with the
+// parameters the Deploy stage gave it and its resources' physical ids (the
+// emulator keeps the task definition and service but drops fields such as
+// StopTimeout and the deployment configuration), and the environment's
+// listener. The one resource the emulator's CloudFormation skips here, the
+// secret, is made as CloudFormation would make it (see ensureStackSecrets).
+import { randomBytes } from "node:crypto";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import {
+  CreateSecretCommand,
+  GetRandomPasswordCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  type SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { readFile } from "node:fs/promises";
+import { prefixTags, stackName, templateFile } from "../aws/naming.ts";
+import { parseTemplate, type Template } from "../aws/templates.ts";
+import { StepError } from "../errors.ts";
+import { type ListenerSettings, type TargetGroupSettings, targetGroupSettings } from "./load-balancer.ts";
+import { renderDeployedStack } from "./pipeline-definition.ts";
+
+/** The task definition's one essential container, as ECS starts it. */
+export interface ContainerDefinition {
+  readonly name: string;
+  readonly image: string;
+  readonly port: number;
+  readonly environment: Readonly<Record<string, string>>;
+  /** Environment variable → the secret's ARN. */
+  readonly secrets: Readonly<Record<string, string>>;
+  readonly readonlyRootFilesystem: boolean;
+  /** Seconds between SIGTERM and SIGKILL (ECS's default 30). */
+  readonly stopTimeoutSeconds: number;
+  /** The container's user; unset runs the image's own USER. */
+  readonly user?: string;
+}
+
+export interface ServiceDefinition {
+  readonly serviceName: string;
+  readonly taskDefinition: string;
+  readonly desiredCount: number;
+  readonly minimumHealthyPercent: number;
+  readonly maximumPercent: number;
+  readonly healthCheckGracePeriodSeconds: number;
+  readonly circuitBreaker: { readonly enable: boolean; readonly rollback: boolean };
+  readonly container: ContainerDefinition;
+  readonly targetGroup: TargetGroupSettings;
+  /** The target group's ARN, for ECS's event messages. */
+  readonly targetGroupArn: string;
+  readonly listener: ListenerSettings;
+}
+
+type Props = Readonly<Record<string, unknown>>;
+
+/** A rendered template value as text (strings and numbers), else the fallback. */
+const text = (value: unknown, fallback = ""): string =>
+  typeof value === "string" || typeof value === "number" ? String(value) : fallback;
+
+function resourceOfType(template: Template, type: string): { id: string; properties: Props } {
+  const found = Object.entries(template.Resources).find(([, r]) => r.Type === type);
+  if (!found) throw new StepError(`The service template has no ${type}.`, "Check infra/service.yaml.");
+  return { id: found[0], properties: found[1].Properties ?? {} };
+}
+
+const pairs = (list: unknown, value: string): Record<string, string> =>
+  Object.fromEntries(((list ?? []) as Array<Record<string, unknown>>).map((e) => [text(e.Name), text(e[value])]));
+
+/** The listener's fixed-response default action (environment.yaml) and the listener rule's path patterns. */
+function listenerSettings(environment: Template, rule: Props | undefined): ListenerSettings {
+  const listener = resourceOfType(environment, "AWS::ElasticLoadBalancingV2::Listener").properties;
+  const fixed = ((listener.DefaultActions ?? []) as Array<Record<string, Props>>).find(
+    (a) => a.Type === ("fixed-response" as unknown),
+  )?.FixedResponseConfig;
+  const conditions = (rule?.Conditions ?? []) as Array<{ Field?: string; PathPatternConfig?: { Values?: string[] } }>;
+  return {
+    defaultResponse: {
+      status: Number(fixed?.StatusCode ?? 503),
+      contentType: text(fixed?.ContentType, "text/plain"),
+      body: text(fixed?.MessageBody),
+    },
+    forwardPaths: conditions
+      .filter((c) => c.Field === "path-pattern")
+      .flatMap((c) => c.PathPatternConfig?.Values ?? []),
+  };
+}
+
+/** The service, its task definition, target group and listener from a rendered service template. */
+export function serviceDefinition(service: Template, environment: Template): ServiceDefinition {
+  const ecs = resourceOfType(service, "AWS::ECS::Service").properties;
+  const task = resourceOfType(service, "AWS::ECS::TaskDefinition").properties;
+  const group = resourceOfType(service, "AWS::ElasticLoadBalancingV2::TargetGroup");
+  const rule = Object.values(service.Resources).find((r) => r.Type === "AWS::ElasticLoadBalancingV2::ListenerRule");
+  const containers = (task.ContainerDefinitions ?? []) as Array<Record<string, unknown>>;
+  const [container] = containers;
+  if (!container || containers.length !== 1)
+    throw new StepError(
+      "The rehearsal runs task definitions with exactly one container; infra/service.yaml has " +
+        `${containers.length}.`,
+      "Keep one container in the task definition.",
+    );
+  const port = Number((container.PortMappings as Array<{ ContainerPort: unknown }> | undefined)?.[0]?.ContainerPort);
+  const deployment = (ecs.DeploymentConfiguration ?? {}) as Props;
+  const breaker = (deployment.DeploymentCircuitBreaker ?? {}) as Props;
+  return {
+    serviceName: String(ecs.ServiceName),
+    taskDefinition: String(task.Family),
+    desiredCount: Number(ecs.DesiredCount ?? 1),
+    minimumHealthyPercent: Number(deployment.MinimumHealthyPercent ?? 100),
+    maximumPercent: Number(deployment.MaximumPercent ?? 200),
+    healthCheckGracePeriodSeconds: Number(ecs.HealthCheckGracePeriodSeconds ?? 0),
+    circuitBreaker: { enable: breaker.Enable === true, rollback: breaker.Rollback === true },
+    container: {
+      name: String(container.Name),
+      image: String(container.Image),
+      port,
+      environment: pairs(container.Environment, "Value"),
+      secrets: pairs(container.Secrets, "ValueFrom"),
+      readonlyRootFilesystem: container.ReadonlyRootFilesystem === true,
+      stopTimeoutSeconds: Number(container.StopTimeout ?? 30),
+      ...(text(container.User) ? { user: text(container.User) } : {}),
+    },
+    targetGroup: targetGroupSettings(group.properties),
+    // The rendered rule's forward action holds the group's physical ARN.
+    targetGroupArn: text(
+      (rule?.Properties?.Actions as Array<Props> | undefined)?.find((a) => a.Type === "forward")?.TargetGroupArn,
+      group.id,
+    ),
+    listener: listenerSettings(environment, rule?.Properties),
+  };
+}
+
+/** Tags marking a secret the stand-in made for a stack's resource, so a re-run finds it. */
+const STAND_IN_TAG = "aws-cicd-lab:stand-in-for";
+
+/**
+ * The service template's AWS::SecretsManager::Secret resources, which the
+ * emulator's CloudFormation skips: each is made as CloudFormation makes it
+ * (GenerateSecretString through Secrets Manager's own generator, a name of
+ * the logical id and a random suffix, the stack's tags), once; a re-run finds
+ * it by its tag. Returns the attributes a Ref resolves to (the ARN).
+ */
+export async function ensureStackSecrets(
+  secrets: SecretsManagerClient,
+  template: Template,
+  stack: string,
+  prefix: string,
+): Promise<Record<string, Record<string, string>>> {
+  const made: Record<string, Record<string, string>> = {};
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== "AWS::SecretsManager::Secret") continue;
+    const marker = `${stack}/${id}`;
+    const { SecretList } = await secrets.send(
+      new ListSecretsCommand({ Filters: [{ Key: "tag-value", Values: [marker] }] }),
+    );
+    let arn = SecretList?.find((s) => s.Tags?.some((t) => t.Key === STAND_IN_TAG && t.Value === marker))?.ARN;
+    if (!arn) {
+      const generate = ((resource.Properties ?? {}) as Props).GenerateSecretString as Props | undefined;
+      const { RandomPassword } = await secrets.send(
+        new GetRandomPasswordCommand({
+          PasswordLength: Number(generate?.PasswordLength ?? 32),
+          ExcludePunctuation: generate?.ExcludePunctuation === true,
+        }),
+      );
+      const created = await secrets.send(
+        new CreateSecretCommand({
+          Name: `${id}-${randomBytes(6).toString("hex")}`,
+          SecretString: RandomPassword,
+          Tags: [
+            ...Object.entries(prefixTags(prefix)).map(([Key, Value]) => ({ Key, Value })),
+            { Key: STAND_IN_TAG, Value: marker },
+          ],
+        }),
+      );
+      arn = created.ARN;
+    }
+    if (arn) made[id] = { Ref: arn, Arn: arn, Id: arn };
+  }
+  return made;
+}
+
+/** A secret's value by ARN, as ECS reads it at task start; never printed. */
+export async function secretValue(secrets: SecretsManagerClient, arn: string): Promise<string> {
+  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  if (SecretString === undefined) throw new StepError(`The secret ${arn} has no value.`, "Run the same command again.");
+  return SecretString;
+}
+
+/** The deployed service as ECS would run it: secrets made where the emulator skipped them, then rendered. */
+export async function readServiceDefinition(
+  clients: { readonly cfn: CloudFormationClient; readonly secrets: SecretsManagerClient },
+  prefix: string,
+  accountId: string,
+  region: string,
+): Promise<ServiceDefinition> {
+  const service = stackName(prefix, "service");
+  const template = parseTemplate(await readFile(templateFile("service"), "utf8"));
+  const secrets = await ensureStackSecrets(clients.secrets, template, service, prefix);
+  const [rendered, environment] = await Promise.all([
+    renderDeployedStack(clients.cfn, service, templateFile("service"), accountId, region, secrets),
+    renderDeployedStack(clients.cfn, stackName(prefix, "environment"), templateFile("environment"), accountId, region),
+  ]);
+  return serviceDefinition(rendered, environment);
+}
