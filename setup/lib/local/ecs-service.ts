@@ -10,20 +10,27 @@
 // rollback on, returns to the tasks that were running before. Every event is
 // said in ECS's own words. Timers (grace period, stop timeout) run `speedup`
 // times faster, like the load balancer's.
+import { createHash } from "node:crypto";
 import type Dockerode from "dockerode";
 import { StepError } from "../errors.ts";
 import { connectDocker, containerLogs, removeContainers } from "./docker.ts";
 import { deregisterTarget, describeTargetHealth, type LoadBalancer, registerTarget, scaled } from "./load-balancer.ts";
 import { rehearsalLabels } from "./rehearsal.ts";
-import type { ServiceDefinition } from "./service-definition.ts";
+import type { ContainerDefinition, ServiceDefinition } from "./service-definition.ts";
 
-/** Which revision a task runs: the image, as the task definition names it. */
-const REVISION_LABEL = "aws-cicd-lab.task-image";
+/** Which task definition revision a task runs: a digest of its container definition (image, environment, ...). */
+const REVISION_LABEL = "aws-cicd-lab.task-revision";
+
+/** A container definition's digest: any change to it is a new revision, as RegisterTaskDefinition makes one. */
+export function revisionOf(container: ContainerDefinition): string {
+  return createHash("sha256").update(JSON.stringify(container)).digest("hex").slice(0, 16);
+}
 
 export interface Task {
   /** The container id; its first 12 characters name the task and its target. */
   readonly id: string;
   readonly image: string;
+  readonly revision: string;
   readonly running: boolean;
 }
 
@@ -36,7 +43,12 @@ export async function listTasks(prefix: string): Promise<Task[]> {
     all: true,
     filters: { label: [`aws-cicd-lab.rehearsal=${prefix}`, "aws-cicd-lab.role=task"] },
   });
-  return found.map((c) => ({ id: c.Id, image: c.Labels[REVISION_LABEL] ?? c.Image, running: c.State === "running" }));
+  return found.map((c) => ({
+    id: c.Id,
+    image: c.Image,
+    revision: c.Labels[REVISION_LABEL] ?? "",
+    running: c.State === "running",
+  }));
 }
 
 /** What a task is started with: the service's container definition, its secrets' values, and where it runs. */
@@ -67,7 +79,7 @@ export async function startTask(launch: TaskLaunch): Promise<{ task: Task; addre
       ...Object.entries(launch.secretValues).map(([k, v]) => `${k}=${v}`),
     ],
     ...(c.user ? { User: c.user } : {}),
-    Labels: { ...rehearsalLabels(launch.prefix, "task"), [REVISION_LABEL]: c.image },
+    Labels: { ...rehearsalLabels(launch.prefix, "task"), [REVISION_LABEL]: revisionOf(c) },
     // Docker's stop timeout is whole seconds.
     StopTimeout: Math.max(1, Math.ceil(scaled(c.stopTimeoutSeconds, launch.speedup) / 1000)),
     HostConfig: {
@@ -80,7 +92,7 @@ export async function startTask(launch: TaskLaunch): Promise<{ task: Task; addre
   await container.start();
   const info = await container.inspect();
   return {
-    task: { id: container.id, image: c.image, running: info.State.Running },
+    task: { id: container.id, image: c.image, revision: revisionOf(c), running: info.State.Running },
     address: info.NetworkSettings.Networks[launch.network]?.IPAddress ?? "",
   };
 }
@@ -142,7 +154,7 @@ interface NewTask {
 
 /**
  * Rolls the service out to its task definition as ECS's rolling deployment
- * does. Tasks already running the wanted image are kept (a re-run after an
+ * does. Tasks already running the wanted revision are kept (a re-run after an
  * interruption carries on). Throws a StepError when the deployment fails with
  * nothing to roll back to.
  */
@@ -150,7 +162,7 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
   const began = performance.now();
   const { service, lb, say, signal } = input;
   const docker = (await connectDocker()).container.dockerode;
-  const wanted = service.container.image;
+  const wanted = revisionOf(service.container);
   const name = `(service ${service.serviceName})`;
   const desired = service.desiredCount;
   const maxTasks = Math.floor((desired * service.maximumPercent) / 100);
@@ -169,8 +181,8 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
     const address = info.NetworkSettings.Networks[input.network]?.IPAddress;
     if (address) await registerTarget(lb, taskName(t.id), address);
   }
-  let old = running.filter((t) => t.image !== wanted);
-  const fresh: NewTask[] = running.filter((t) => t.image === wanted).map((task) => ({ task, startedAt: 0 }));
+  let old = running.filter((t) => t.revision !== wanted);
+  const fresh: NewTask[] = running.filter((t) => t.revision === wanted).map((task) => ({ task, startedAt: 0 }));
   let started = 0;
   let stopped = 0;
   let failedTasks = 0;
@@ -227,11 +239,11 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
     }
 
     if (service.circuitBreaker.enable && failedTasks >= threshold) {
-      say(`${name} (deployment of ${wanted}) deployment failed: tasks failed to start.`);
+      say(`${name} (deployment of ${service.container.image}) deployment failed: tasks failed to start.`);
       for (const n of [...fresh]) await retire(n, "Scaling activity initiated by (deployment failed)");
       if (!service.circuitBreaker.rollback || old.length === 0)
         throw new StepError(
-          `The ECS deployment of ${wanted} failed: ${failedTasks} tasks failed to start, and there is no earlier deployment to roll back to.`,
+          `The ECS deployment of ${service.container.image} failed: ${failedTasks} tasks failed to start, and there is no earlier deployment to roll back to.`,
           "Read the tasks' reasons above, fix the change, and release again.",
         );
       say(`${name} rolling back to the deployment that ran ${old[0]?.image ?? "before"}.`);

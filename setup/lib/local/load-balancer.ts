@@ -326,12 +326,19 @@ export async function describeTargetHealth(lb: LoadBalancer): Promise<Target[]> 
     .filter((row) => at(row, "pxname") === BACKEND && !["FRONTEND", "BACKEND"].includes(at(row, "svname")))
     .map((row) => {
       const status = at(row, "status");
-      const failures = Number(at(row, "chkfail") || 0);
+      // The last check failed (a status code, a refused or timed-out connection), as opposed to passed or not run.
+      const failing = !["", "INI", "L4OK", "L6OK", "L7OK"].includes(at(row, "check_status"));
+      // A target that was healthy counts its failures (chkfail); one that never was has been failing
+      // since it was registered, its last change (lastchg, in seconds), so for at least that long.
+      const failedLongEnough =
+        Number(at(row, "chkfail") || 0) >= lb.targetGroup.unhealthyThreshold ||
+        Number(at(row, "lastchg") || 0) * 1000 >=
+          lb.targetGroup.unhealthyThreshold * scaled(lb.targetGroup.intervalSeconds, lb.speedup);
       const health: TargetHealth = /^(DRAIN|MAINT|NOLB)/.test(status)
         ? "draining"
         : status.startsWith("UP")
           ? "healthy"
-          : failures >= lb.targetGroup.unhealthyThreshold
+          : status === "DOWN" && failing && failedLongEnough
             ? "unhealthy"
             : "initial";
       return { id: at(row, "svname"), health, connections: Number(at(row, "scur") || 0) };

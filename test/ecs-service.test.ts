@@ -1,0 +1,185 @@
+// The ECS service stand-in (setup/lib/local/ecs-service.ts) with real
+// containers behind the real HAProxy stand-in: tasks from a task definition,
+// ECS's rolling deployment, and the circuit breaker with rollback. The task
+// image is a few lines of Node whose behaviour the task definition's
+// environment picks (MODE), so a "release" is a change of the definition.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readImages } from "../setup/lib/config.ts";
+import { StepError } from "../setup/lib/errors.ts";
+import { buildImage } from "../setup/lib/local/docker-build.ts";
+import { connectDocker, removeContainers } from "../setup/lib/local/docker.ts";
+import { circuitBreakerThreshold, listTasks, rollOutService } from "../setup/lib/local/ecs-service.ts";
+import { ensureLoadBalancer, type LoadBalancer, removeTaskNetwork } from "../setup/lib/local/load-balancer.ts";
+import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import type { ServiceDefinition } from "../setup/lib/local/service-definition.ts";
+import { probe } from "../setup/lib/probe.ts";
+import { watchTraffic } from "../setup/lib/traffic.ts";
+
+const PREFIX = "ecs-test";
+const IMAGE = "aws-cicd-lab-test/task:1";
+const images = readImages(process.env);
+const SECRET = "s".repeat(40);
+
+const SERVER = `
+const http = require("node:http");
+const mode = process.env.MODE;
+if (mode === "exit") { console.error("cannot start: FEATURE_FLAG is not set"); process.exit(3); }
+const server = http.createServer((req, res) => {
+  if (req.url === "/health") { res.statusCode = mode === "unhealthy" ? 503 : 200; return res.end(); }
+  res.end(JSON.stringify({ mode, version: process.env.VERSION, secretLength: (process.env.JWT_SECRET ?? "").length,
+    uid: process.getuid() }));
+});
+server.listen(8080);
+process.on("SIGTERM", () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
+`;
+
+function definition(environment: Record<string, string>, desiredCount = 2): ServiceDefinition {
+  return {
+    serviceName: `${PREFIX}-app`,
+    taskDefinition: `${PREFIX}-app`,
+    desiredCount,
+    minimumHealthyPercent: 100,
+    maximumPercent: 200,
+    healthCheckGracePeriodSeconds: 10,
+    circuitBreaker: { enable: true, rollback: true },
+    container: {
+      name: "app",
+      image: IMAGE,
+      port: 8080,
+      environment,
+      secrets: { JWT_SECRET: "arn:aws:secretsmanager:us-east-1:123456789012:secret:JwtSecret-abc" },
+      readonlyRootFilesystem: true,
+      stopTimeoutSeconds: 15,
+    },
+    targetGroup: {
+      port: 8080,
+      healthCheckPath: "/health",
+      intervalSeconds: 5,
+      timeoutSeconds: 2,
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+      successCodes: "200",
+      deregistrationDelaySeconds: 10,
+    },
+    targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1",
+    listener: {
+      defaultResponse: { status: 503, contentType: "application/json", body: "{}" },
+      forwardPaths: ["/*"],
+    },
+  };
+}
+
+let lb: LoadBalancer;
+const events: string[] = [];
+
+const rollOut = (service: ServiceDefinition) =>
+  rollOutService({
+    prefix: PREFIX,
+    service,
+    secretValues: { JWT_SECRET: SECRET },
+    network: lb.network,
+    speedup: 10,
+    lb,
+    say: (e) => events.push(e),
+  });
+
+async function cleanUp(): Promise<void> {
+  await removeContainers((await findRehearsal(PREFIX)).map((c) => c.id));
+  await removeTaskNetwork(PREFIX);
+}
+
+beforeAll(async () => {
+  await cleanUp();
+  const dir = await mkdtemp(join(tmpdir(), "ecs-test-"));
+  await writeFile(join(dir, "server.js"), SERVER);
+  await writeFile(
+    join(dir, "Dockerfile"),
+    'ARG BASE\nFROM ${BASE}\nCOPY server.js /srv/server.js\nUSER node\nCMD ["node", "/srv/server.js"]\n',
+  );
+  await buildImage(dir, { t: IMAGE, buildargs: { BASE: images.node } });
+  await rm(dir, { recursive: true, force: true });
+  const service = definition({ MODE: "good", VERSION: "1" });
+  lb = await ensureLoadBalancer({
+    prefix: PREFIX,
+    image: images.proxy,
+    listener: service.listener,
+    targetGroup: service.targetGroup,
+    speedup: 10,
+  });
+}, 120_000);
+afterAll(cleanUp, 60_000);
+
+const version = async () => (await probe<{ version: string; mode: string }>(lb.url)).json?.version;
+
+describe("the ECS service stand-in", () => {
+  it("starts the desired count from the task definition: its user, read-only root, secret, no published port", async () => {
+    const result = await rollOut(definition({ MODE: "good", VERSION: "1" }));
+    expect(result).toMatchObject({ outcome: "steady", started: 2, stopped: 0, failedTasks: 0 });
+    const answer = await probe<{ secretLength: number; uid: number }>(lb.url);
+    expect(answer.json).toMatchObject({ secretLength: SECRET.length, uid: 1000 });
+    const docker = (await connectDocker()).container.dockerode;
+    const tasks = await listTasks(PREFIX);
+    expect(tasks).toHaveLength(2);
+    for (const task of tasks) {
+      const info = await docker.getContainer(task.id).inspect();
+      expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+      // 15 s, ten times faster, in Docker's whole seconds.
+      expect((info.Config as { StopTimeout?: number }).StopTimeout).toBe(2);
+      expect(info.NetworkSettings.Ports).toEqual({});
+      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([lb.network]);
+    }
+    // The same definition again: nothing to roll out.
+    expect((await rollOut(definition({ MODE: "good", VERSION: "1" }))).outcome).toBe("unchanged");
+  }, 60_000);
+
+  it("rolls a new revision out with zero failed requests: new tasks healthy first, old ones drained, then stopped", async () => {
+    const traffic = watchTraffic(lb.url, 5);
+    const result = await rollOut(definition({ MODE: "good", VERSION: "2" }));
+    await new Promise((r) => setTimeout(r, 300));
+    const seen = await traffic.stop();
+
+    expect(result).toMatchObject({ outcome: "steady", started: 2, stopped: 2, failedTasks: 0 });
+    expect(seen.total).toBeGreaterThan(20);
+    expect(seen.failed).toBe(0);
+    expect(await version()).toBe("2");
+    expect(await listTasks(PREFIX)).toHaveLength(2);
+    expect(events.join("\n")).toMatch(
+      /has started 2 tasks[\s\S]*registered 2 targets[\s\S]*deregistered[\s\S]*has stopped[\s\S]*has reached a steady state/,
+    );
+  }, 60_000);
+
+  it("trips the circuit breaker on tasks failing their health checks and rolls back, users unaffected", async () => {
+    events.length = 0;
+    const traffic = watchTraffic(lb.url, 5);
+    const result = await rollOut(definition({ MODE: "unhealthy", VERSION: "3" }));
+    const seen = await traffic.stop();
+
+    expect(result.outcome).toBe("rolled back");
+    expect(result.failedTasks).toBe(circuitBreakerThreshold(2));
+    expect(result.failures[0]).toMatch(/Task failed ELB health checks/);
+    expect(seen.failed).toBe(0);
+    expect(await version()).toBe("2");
+    const tasks = await listTasks(PREFIX);
+    expect(tasks).toHaveLength(2);
+    expect(events.join("\n")).toMatch(/deployment failed: tasks failed to start\.[\s\S]*rolling back/);
+  }, 60_000);
+
+  it("counts a task that exits at once, with its last log line, and rolls back", async () => {
+    const result = await rollOut(definition({ MODE: "exit", VERSION: "4" }));
+    expect(result.outcome).toBe("rolled back");
+    expect(result.failures[0]).toMatch(/Essential container in task exited \(exit code 3\)/);
+    expect(result.failures[0]).toContain("cannot start: FEATURE_FLAG is not set");
+    expect(await version()).toBe("2");
+  }, 60_000);
+
+  it("fails with one sentence when a first deployment fails and there is nothing to roll back to", async () => {
+    await removeContainers((await listTasks(PREFIX)).map((t) => t.id));
+    const error = await rollOut(definition({ MODE: "exit", VERSION: "5" })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StepError);
+    expect((error as StepError).message).toMatch(/failed: 3 tasks failed to start, and there is no earlier deployment/);
+    expect(await listTasks(PREFIX)).toEqual([]);
+  }, 60_000);
+});
