@@ -1,8 +1,9 @@
 // Step 05: ship a change - commit a new /time message, follow the release it
 // triggers, and count what users saw meanwhile.
-import { BRANCH, SOURCE_KEY, templateFile } from "./lib/aws/naming.ts";
+import { templateFile } from "./lib/aws/naming.ts";
+import { shipSource } from "./lib/aws/ship-source.ts";
 import { checkMessage, TIME_MESSAGE_SHIPPED, withTimeMessage } from "./lib/aws/source-change.ts";
-import { collectSource, seedRepository, uploadSourceZip } from "./lib/aws/source.ts";
+import { collectSource } from "./lib/aws/source.ts";
 import { CODE_DIR, type RunContext } from "./lib/context.ts";
 import { StepError } from "./lib/errors.ts";
 import { probe } from "./lib/probe.ts";
@@ -29,29 +30,7 @@ The new message: "${message}"`);
   const changed = await withSpinner(
     ui,
     "committing the change",
-    async () => {
-      if (source.provider === "CodeCommit") {
-        const seeded = await seedRepository(
-          ctx.aws.cc,
-          source.location,
-          BRANCH,
-          files,
-          `Change the /time message to "${message}"`,
-        );
-        const version = seeded.commitId.slice(0, 10);
-        return {
-          source: { ...source, revision: seeded.commitId, version },
-          line: seeded.commits > 0 ? `committed ${version}` : `already committed (${version}); following its release`,
-        };
-      }
-      const uploaded = await uploadSourceZip(ctx.aws.s3, bucket, SOURCE_KEY, files);
-      return {
-        source: { ...source, revision: uploaded.versionId, version: uploaded.version },
-        line: uploaded.uploaded
-          ? `uploaded source.zip, version ${uploaded.version}`
-          : `source.zip already holds this change (${uploaded.version})`,
-      };
-    },
+    () => shipSource(ctx, source, bucket, files, `Change the /time message to "${message}"`),
     { done: (c) => c.line },
   );
   state.source = changed.source;

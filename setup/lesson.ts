@@ -48,7 +48,7 @@ export async function lesson(argv: readonly string[], env: NodeJS.ProcessEnv, ho
     ui.info(`The lesson's page: ${step.lessonPage}`);
     if (ctx && !config.checkOnly) {
       const earlier = STEPS.slice(0, STEPS.indexOf(step));
-      for (const before of earlier) {
+      for (const before of earlier.filter((s) => step.needs.includes(s.id))) {
         const done = await before.check(ctx);
         if (!done.pass) {
           throw new StepError(

@@ -8,11 +8,13 @@ import * as run02 from "./02-seed-repository.ts";
 import * as run03 from "./03-pipeline-and-environment.ts";
 import * as run04 from "./04-verify-app.ts";
 import * as run05 from "./05-ship-a-change.ts";
+import * as run06 from "./06-a-release-goes-wrong.ts";
 import * as check01 from "./checks/01-bucket-stack.ts";
 import * as check02 from "./checks/02-seed-repository.ts";
 import * as check03 from "./checks/03-pipeline-and-environment.ts";
 import * as check04 from "./checks/04-verify-app.ts";
 import * as check05 from "./checks/05-ship-a-change.ts";
+import * as check06 from "./checks/06-a-release-goes-wrong.ts";
 import type { CheckResult } from "./checks/check.ts";
 import type { CheckContext, RunContext } from "./lib/context.ts";
 import { ConfigError } from "./lib/errors.ts";
@@ -31,6 +33,8 @@ export interface Step {
   check(ctx: CheckContext): Promise<CheckResult>;
   /** Read only: fills in the state later steps need from what exists, changing nothing. */
   recover(ctx: RunContext): Promise<void>;
+  /** The lessons `bin/lesson` checks are done first: every earlier one unless the step says otherwise. */
+  readonly needs: readonly string[];
 }
 
 interface StepModule {
@@ -39,7 +43,13 @@ interface StepModule {
   readonly recover: (ctx: RunContext) => Promise<void>;
 }
 
-function step(id: string, slug: string, module: StepModule, check: { readonly check: Step["check"] }): Step {
+function step(
+  id: string,
+  slug: string,
+  module: StepModule,
+  check: { readonly check: Step["check"] },
+  needs?: readonly string[],
+): Step {
   return {
     id,
     slug,
@@ -48,16 +58,24 @@ function step(id: string, slug: string, module: StepModule, check: { readonly ch
     run: module.run,
     check: check.check,
     recover: module.recover,
+    // Filled in below: every earlier step.
+    needs: needs ?? [],
   };
 }
 
-export const STEPS: readonly Step[] = Object.freeze([
-  step("01", "bucket-stack", run01, check01),
-  step("02", "seed-repository", run02, check02),
-  step("03", "pipeline-and-environment", run03, check03),
-  step("04", "verify-app", run04, check04),
-  step("05", "ship-a-change", run05, check05),
-]);
+export const STEPS: readonly Step[] = Object.freeze(
+  [
+    step("01", "bucket-stack", run01, check01),
+    step("02", "seed-repository", run02, check02),
+    step("03", "pipeline-and-environment", run03, check03),
+    step("04", "verify-app", run04, check04),
+    step("05", "ship-a-change", run05, check05),
+    // Lesson 06 ships changes of its own: it needs a running app (04), not that the latest source serves
+    // (05's check), which its own broken release disturbs until it is reverted - so a re-run after an
+    // interruption is not refused.
+    step("06", "a-release-goes-wrong", run06, check06, ["01", "02", "03", "04"]),
+  ].map((s, i, all) => (s.needs.length > 0 || i === 0 ? s : { ...s, needs: all.slice(0, i).map((e) => e.id) })),
+);
 
 /** The step an argument names ("3", "03"), if any. */
 function findStep(value: string): Step | undefined {

@@ -1,6 +1,7 @@
 // The real account: credentials from the standard chain, change-set deploys
 // with live progress, the pipeline doing the releases, and a teardown that
 // stops the pipeline first and proves nothing tagged is left.
+import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
 import { checkAccount, ECS_SERVICE_LINKED_ROLE, ensureEcsServiceLinkedRole } from "../lib/aws/account-preflight.ts";
 import { awsClients } from "../lib/aws/clients.ts";
 import {
@@ -99,6 +100,8 @@ export function awsTarget(config: Config): Target {
     triesCodeCommit: config.source !== "s3",
     notes: {
       loadBalancer: (url) => `app URL: ${url}  (answers "no version deployed yet" until step 04)`,
+      failedRelease:
+        "In the console: CodePipeline shows the run failed at Deploy; CloudFormation shows the service stack's update failed and rolled back (UPDATE_ROLLBACK_COMPLETE); ECS shows the failed deployment in the service's Deployments and Events tabs.",
     },
 
     // CloudFormation made the pipeline and its projects itself.
@@ -131,6 +134,14 @@ export function awsTarget(config: Config): Target {
 
     appUrl(_ctx, loadBalancerUrl) {
       return Promise.resolve(loadBalancerUrl);
+    },
+    async serviceEvents(ctx) {
+      // environment.yaml names the cluster <prefix>-cluster; service.yaml the service <prefix>-app.
+      const prefix = ctx.config.prefix;
+      const { services } = await ctx.aws.ecs.send(
+        new DescribeServicesCommand({ cluster: `${prefix}-cluster`, services: [`${prefix}-app`] }),
+      );
+      return (services?.[0]?.events ?? []).map((e) => e.message ?? "");
     },
     healthWaitSeconds: 600,
 

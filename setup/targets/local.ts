@@ -12,6 +12,7 @@ import { deleteBucketLeftBehind, releaseVpcForDelete } from "../lib/local/emulat
 import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/docker.ts";
 import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
 import { REHEARSAL_SPEEDUP, releaseLocally } from "../lib/local/pipeline.ts";
+import { readServiceEvents } from "../lib/local/service-events.ts";
 import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/pipeline-definition.ts";
 import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME } from "../lib/local/registry.ts";
 import { loadBalancerUrl, removeTaskNetwork, taskNetwork } from "../lib/local/load-balancer.ts";
@@ -116,6 +117,8 @@ export function localTarget(config: Config): Target {
       release:
         "Locally, the pipeline the emulator holds runs as defined: its buildspecs in a build container, its image pushed to a local registry.",
       loadBalancer: (url) => `load balancer URL (emulated, not reachable): ${url}`,
+      failedRelease:
+        "On AWS the console shows the same: CodePipeline's run failed at Deploy; CloudFormation's service stack update failed and rolled back (UPDATE_ROLLBACK_COMPLETE); ECS's Deployments and Events tabs show the failed deployment.",
     },
 
     async pipelineDeployed(ctx) {
@@ -172,6 +175,9 @@ export function localTarget(config: Config): Target {
 
     async appUrl() {
       return loadBalancerUrl(prefix);
+    },
+    serviceEvents(ctx) {
+      return readServiceEvents(ctx.aws.logs, prefix);
     },
     healthWaitSeconds: 60,
 

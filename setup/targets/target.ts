@@ -96,6 +96,8 @@ export interface Target {
     readonly source?: string;
     readonly stacks?: string;
     readonly release?: string;
+    /** Step 06: what the target shows of a release its deployment stopped. */
+    readonly failedRelease?: string;
     loadBalancer(url: string): string;
   };
 
@@ -108,6 +110,8 @@ export interface Target {
   release(ctx: TargetContext, input: ReleaseInput): Promise<Release>;
   /** Where the released app answers now, read only (checks, recovery). */
   appUrl(ctx: Omit<TargetContext, "ui" | "signal">, loadBalancerUrl: string | undefined): Promise<string | undefined>;
+  /** The ECS service's recent events, newest first (DescribeServices on AWS), read only. */
+  serviceEvents(ctx: Omit<TargetContext, "ui" | "signal">): Promise<string[]>;
   /** How long the app may take to turn healthy after a release. */
   readonly healthWaitSeconds: number;
 

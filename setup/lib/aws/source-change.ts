@@ -39,3 +39,24 @@ export function withTimeMessage(files: readonly SourceFile[], message: string): 
     };
   });
 }
+
+const SERVER_FILE = "src/server.ts";
+const LISTEN = "app.listen(config.port, config.host)";
+
+/**
+ * The release that goes wrong (step 06): the app listens on 127.0.0.1 only.
+ * Every unit test still passes (they call it on 127.0.0.1) and it answers
+ * inside its own container, but the load balancer, reaching the task at its
+ * own address, is refused: the task never passes a health check.
+ */
+export function withLoopbackOnly(files: readonly SourceFile[]): SourceFile[] {
+  return files.map((f) => {
+    if (f.path !== SERVER_FILE) return f;
+    const text = new TextDecoder().decode(f.content);
+    if (!text.includes(LISTEN)) throw new Error(`${SERVER_FILE} no longer calls \`${LISTEN}\`, which step 06 changes`);
+    return {
+      path: f.path,
+      content: new TextEncoder().encode(text.replace(LISTEN, 'app.listen(config.port, "127.0.0.1")')),
+    };
+  });
+}

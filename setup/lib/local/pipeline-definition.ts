@@ -75,6 +75,12 @@ export async function renderDeployedStack(
     if (r.LogicalResourceId && r.PhysicalResourceId)
       resources[r.LogicalResourceId] = attributes(r.ResourceType ?? "", r.PhysicalResourceId, accountId, region);
   }
+  // The emulator's DescribeStackResources loses resources of a stack updated more than once (see
+  // emulator-gaps.ts): such a resource is named for what it is, never given a made-up id.
+  for (const id of Object.keys(template.Resources)) {
+    const lost = `${id} of ${stackName} (its id lost by the emulator)`;
+    resources[id] ??= { Ref: lost, Arn: lost, Name: lost };
+  }
   return renderTemplate(template, { accountId, region, stackName, parameters, resources, imports });
 }
 

@@ -5,6 +5,7 @@
 // rolled out behind the load balancer stand-in, whose listener on 127.0.0.1
 // is the app's URL.
 import { type CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { CodeBuildClient } from "@aws-sdk/client-codebuild";
 import type { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import type { ECRClient } from "@aws-sdk/client-ecr";
@@ -21,6 +22,7 @@ import { readHeldPipeline } from "./pipeline-definition.ts";
 import { rollOutService, type RolloutResult } from "./ecs-service.ts";
 import { ensureLoadBalancer } from "./load-balancer.ts";
 import { readServiceDefinition, secretValue } from "./service-definition.ts";
+import { recordServiceEvents } from "./service-events.ts";
 
 export interface LocalReleaseInput {
   readonly prefix: string;
@@ -37,6 +39,7 @@ export interface LocalReleaseInput {
     readonly cfn: CloudFormationClient;
     readonly ecr: ECRClient;
     readonly secrets: SecretsManagerClient;
+    readonly logs: CloudWatchLogsClient;
   };
   readonly deployOptions: DeployOptions;
   readonly onStages?: (executionId: string, stages: readonly StageLine[]) => void;
@@ -108,6 +111,7 @@ async function runService(
     targetGroup: service.targetGroup,
     speedup: REHEARSAL_SPEEDUP,
   });
+  const events: string[] = [];
   const secretValues: Record<string, string> = {};
   for (const [variable, arn] of Object.entries(service.container.secrets))
     secretValues[variable] = await secretValue(secrets, arn);
@@ -118,9 +122,12 @@ async function runService(
     network: lb.network,
     speedup: REHEARSAL_SPEEDUP,
     lb,
-    say,
+    say: (event) => {
+      events.push(event);
+      say(event);
+    },
     ...(input.signal ? { signal: input.signal } : {}),
-  });
+  }).finally(() => recordServiceEvents(input.clients.logs, input.prefix, events));
   return { url: lb.url, result };
 }
 

@@ -1,0 +1,56 @@
+// Lesson 06: a release that cannot serve is stopped by the health checks and
+// the circuit breaker, rolled back while users are served, then reverted.
+import { describe, expect, it } from "vitest";
+import { check } from "../setup/checks/06-a-release-goes-wrong.ts";
+import { lesson } from "../setup/lesson.ts";
+import { SOURCE_KEY } from "../setup/lib/aws/naming.ts";
+import { withLoopbackOnly } from "../setup/lib/aws/source-change.ts";
+import { collectSource, uploadSourceZip } from "../setup/lib/aws/source.ts";
+import { CODE_DIR } from "../setup/lib/context.ts";
+import { templateFile } from "../setup/lib/aws/naming.ts";
+import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { useEmulator } from "./support/emulator.ts";
+import { useLesson } from "./support/lesson.ts";
+
+const fixture = useEmulator();
+const prefix = "lesson-06";
+const h = useLesson(fixture, prefix);
+const bucket = `${prefix}-artifacts-123456789012-us-east-1`;
+
+describe("lesson 06: a release that goes wrong", { timeout: 300_000 }, () => {
+  it("is not done after lessons 01-05: no deployment has failed yet", async () => {
+    await h.prepareUntil("05");
+    expect(await check(h.checkContext())).toEqual({
+      pass: false,
+      message: "The service has no failed deployment in its events yet. Run `bin/lesson 06`.",
+    });
+  });
+
+  it("fails while the broken version is the source but not what serves", async () => {
+    const { aws } = h.checkContext();
+    const broken = withLoopbackOnly(await collectSource(CODE_DIR, templateFile("service")));
+    const uploaded = await uploadSourceZip(aws.s3, bucket, SOURCE_KEY, broken);
+    const result = await check(h.checkContext());
+    expect(result.pass).toBe(false);
+    expect(result.message).toMatch(
+      new RegExp(`but the source is at ${uploaded.version}: a release is still rolling out`),
+    );
+  });
+
+  it("is done after bin/lesson 06: the broken release stopped, users unaffected, the revert serving", async () => {
+    expect(await lesson(["06", "--prefix", prefix], h.env(), { output: h.output }), h.narration).toBe(0);
+    const result = await check(h.checkContext());
+    expect(result.pass, result.message).toBe(true);
+    expect(result.message).toMatch(/deployment failed: tasks failed to start\./);
+    // Both releases counted: not one failed request, the broken one included.
+    const narration = h.narration.slice(h.narration.indexOf("Step 06 · Lesson"));
+    const counts = [...narration.matchAll(/(\d+) requests to \S+ during the release, (\d+) failed/g)];
+    expect(counts).toHaveLength(2);
+    for (const [, total, failed] of counts) {
+      expect(Number(total)).toBeGreaterThan(0);
+      expect(Number(failed)).toBe(0);
+    }
+    expect(narration).toContain("The Deploy stage failed, as it should");
+    expect((await findRehearsal(prefix)).filter((c) => c.role === "task" && c.running)).toHaveLength(2);
+  });
+});
