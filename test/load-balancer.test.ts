@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readImages } from "../setup/lib/config.ts";
+import { PrerequisiteError } from "../setup/lib/errors.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
 import { parseTemplate, renderTemplate } from "../setup/lib/aws/templates.ts";
 import { connectDocker, removeContainers } from "../setup/lib/local/docker.ts";
@@ -131,7 +132,8 @@ describe("the target group's settings", () => {
     const config = haproxyConfig({ listener: LISTENER, targetGroup: serviceTargetGroup(), speedup: 10 });
     expect(config).toContain("option httpchk GET /health");
     expect(config).toContain("http-check expect rstatus ^(200)$");
-    expect(config).toContain("timeout check 200ms");
+    // 2 s ten times faster is 200 ms; a check's timeout is never under a second (a busy machine).
+    expect(config).toContain("timeout check 1000ms");
     expect(config).toContain("acl forwarded path -m reg ^/.*$");
     const unforwarded = haproxyConfig({
       listener: { ...LISTENER, forwardPaths: [] },
@@ -152,6 +154,17 @@ describe("HAProxy standing in for the load balancer", () => {
     targetGroup: serviceTargetGroup(),
     speedup: 10,
   });
+
+  it("says in one sentence when the proxy cannot start, and leaves no container behind", async () => {
+    // The Node base runs no HAProxy: the container exits at once.
+    const error = await ensureLoadBalancer({ ...spec(), image: images.node }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PrerequisiteError);
+    expect((error as PrerequisiteError).message).toMatch(
+      /^The proxy standing in for the load balancer \(.+\) did not start: /,
+    );
+    expect((error as PrerequisiteError).hint).toMatch(/npm run images/);
+    expect((await findRehearsal(PREFIX)).filter((c) => c.role === "proxy")).toEqual([]);
+  }, 60_000);
 
   it("answers the listener's default action while no rule forwards", async () => {
     const lb = await ensureLoadBalancer({ ...spec(), listener: { ...LISTENER, forwardPaths: [] } });

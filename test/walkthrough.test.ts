@@ -89,7 +89,7 @@ afterAll(async () => {
 });
 
 describe("the local rehearsal", () => {
-  it("runs steps 01-05, verifies the app and the shipped change, tears down, and leaves nothing in the emulator or Docker", async () => {
+  it("runs steps 01-06, verifies the app and the shipped change, tears down, and leaves nothing in the emulator or Docker", async () => {
     const prefix = "lab-e2e";
     usedPrefixes.push(prefix);
     expect(await run(["--prefix", prefix], env(), quiet), sink.text()).toBe(0);
@@ -130,7 +130,8 @@ describe("the local rehearsal", () => {
     expect(sink.text()).not.toMatch(/Step 0[1-4]/);
     expect(sink.text()).toMatch(/Step 05 · Ship a change/);
     expect(await stackStates(cfn, prefix)).toEqual(before);
-    expect(await images(prefix)).toBe(2);
+    // Step 05's change and step 06's broken release were built by the first run: nothing new.
+    expect(await images(prefix)).toBe(3);
 
     sink.clear();
     expect(await runTeardown(["--prefix", prefix, "--dry-run"], env(), quiet)).toBe(0);
@@ -162,8 +163,8 @@ describe("the local rehearsal", () => {
       expect(await run(["--prefix", prefix, "--keep"], env(), quiet), sink.text()).toBe(0);
       expect(await activeStacks(prefix)).toHaveLength(4);
       expect(await buckets(prefix)).toHaveLength(1);
-      // The first release and the change step 05 ships: two images, each built once.
-      expect(await images(prefix)).toBe(2);
+      // The first release, the change step 05 ships and step 06's broken release: three images, each built once.
+      expect(await images(prefix)).toBe(3);
       expect((await findRehearsal(prefix)).filter((c) => c.role === "task")).toHaveLength(2);
 
       expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);

@@ -112,6 +112,55 @@ async function stopTask(id: string): Promise<void> {
   await removeContainers([id]);
 }
 
+/**
+ * Starts `count` more tasks of the revision task `like` runs (its container's
+ * image, environment, user and limits), registers them and waits until the
+ * target group calls them healthy: what a rollback deployment does when the
+ * failed deployment had already stopped some of the previous revision's tasks.
+ */
+async function restoreTasks(
+  like: string,
+  count: number,
+  lb: LoadBalancer,
+  network: string,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const docker = (await connectDocker()).container.dockerode;
+  const info = await docker.getContainer(like).inspect();
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const container = await docker.createContainer({
+      Image: info.Config.Image,
+      Env: info.Config.Env,
+      User: info.Config.User,
+      Labels: info.Config.Labels,
+      StopTimeout: (info.Config as { StopTimeout?: number }).StopTimeout,
+      HostConfig: {
+        NetworkMode: network,
+        ReadonlyRootfs: info.HostConfig.ReadonlyRootfs,
+        Memory: info.HostConfig.Memory,
+        NanoCpus: info.HostConfig.NanoCpus,
+      },
+    });
+    await container.start();
+    const address = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
+    if (address) await registerTarget(lb, taskName(container.id), address);
+    ids.push(container.id);
+  }
+  // The previous revision served until now: its new tasks come up as it did, within a minute.
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const health = new Map((await describeTargetHealth(lb)).map((t) => [t.id, t.health]));
+    if (ids.every((id) => health.get(taskName(id)) === "healthy")) return ids;
+    if (performance.now() > deadline)
+      throw new StepError(
+        "The rollback's tasks did not turn healthy within a minute.",
+        "Run the same command again: the next release starts from what runs.",
+      );
+    await sleep(100, signal);
+  }
+}
+
 export interface RolloutInput extends TaskLaunch {
   readonly lb: LoadBalancer;
   /** Service events, in ECS's words, as they happen. */
@@ -128,6 +177,9 @@ export interface RolloutResult {
   readonly failures: readonly string[];
   readonly ms: number;
 }
+
+/** The shortest grace period the stand-in gives a new task (see rollOutService). */
+const MIN_GRACE_MS = 2_000;
 
 /** ECS's circuit breaker threshold: half the desired count, at least 3, at most 200. */
 export const circuitBreakerThreshold = (desired: number): number =>
@@ -168,7 +220,9 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
   const maxTasks = Math.floor((desired * service.maximumPercent) / 100);
   const minHealthy = Math.ceil((desired * service.minimumHealthyPercent) / 100);
   const threshold = circuitBreakerThreshold(desired);
-  const grace = scaled(service.healthCheckGracePeriodSeconds, input.speedup);
+  // The grace period runs faster like every timer, but a container does not start any faster than it
+  // does: never less than MIN_GRACE_MS, so a task slow to start on a busy machine is not counted failed.
+  const grace = Math.max(MIN_GRACE_MS, scaled(service.healthCheckGracePeriodSeconds, input.speedup));
 
   // Tasks left stopped by an interrupted run are gone for good, as stopped ECS tasks are.
   const all = await listTasks(input.prefix);
@@ -247,6 +301,15 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
           "Read the tasks' reasons above, fix the change, and release again.",
         );
       say(`${name} rolling back to the deployment that ran ${old[0]?.image ?? "before"}.`);
+      // The rollback is a deployment of the previous revision: back to the desired count with its tasks.
+      const missing = desired - old.length;
+      if (missing > 0 && old[0]) {
+        const restored = await restoreTasks(old[0].id, missing, lb, input.network, signal);
+        started += restored.length;
+        say(
+          `${name} has started ${restored.length} tasks: ${restored.map((id) => `(task ${id.slice(0, 12)})`).join(" ")}.`,
+        );
+      }
       say(`${name} has reached a steady state.`);
       return { outcome: "rolled back", started, stopped, failedTasks, failures, ms: performance.now() - began };
     }

@@ -91,6 +91,14 @@ function expectStatus(codes: string): string {
 /** Rehearsal milliseconds for AWS seconds. */
 export const scaled = (seconds: number, speedup: number): number => Math.max(1, Math.round((seconds * 1000) / speedup));
 
+/**
+ * A health check's timeout, sped up but never under a second: a busy machine
+ * (builds, other tasks) answers slower than 1/10 of the template's timeout,
+ * and a slow answer must not count as a failed check.
+ */
+const checkTimeoutMs = (tg: TargetGroupSettings, speedup: number) =>
+  Math.max(1_000, scaled(tg.timeoutSeconds, speedup));
+
 /** The HAProxy configuration for a listener and its target group. */
 export function haproxyConfig(spec: Pick<LoadBalancerSpec, "listener" | "targetGroup" | "speedup">): string {
   const { listener, targetGroup: tg, speedup } = spec;
@@ -115,7 +123,7 @@ export function haproxyConfig(spec: Pick<LoadBalancerSpec, "listener" | "targetG
     // The ALB's default idle timeout.
     "  timeout client 60s",
     "  timeout server 60s",
-    `  timeout check ${scaled(tg.timeoutSeconds, speedup)}ms`,
+    `  timeout check ${checkTimeoutMs(tg, speedup)}ms`,
     "frontend listener",
     `  bind :${LISTENER_PORT}`,
     ...routing,
@@ -300,6 +308,9 @@ export interface Target {
  * up at once, so it is added with weight 0, forced down, then weighted: down,
  * it gets no requests until its checks bring it up.
  */
+/** When this process registered each target (`<api port>/<server>`). */
+const registeredAt = new Map<string, number>();
+
 export async function registerTarget(lb: LoadBalancer, id: string, address: string): Promise<void> {
   const tg = lb.targetGroup;
   const server = `${BACKEND}/${id}`;
@@ -313,6 +324,7 @@ export async function registerTarget(lb: LoadBalancer, id: string, address: stri
   await command(lb, `enable server ${server}`);
   await command(lb, `set server ${server} health down`);
   await command(lb, `set weight ${server} 100`);
+  registeredAt.set(`${lb.apiPort}/${id}`, performance.now());
 }
 
 /** The target group's targets and their health, from HAProxy's statistics. */
@@ -329,11 +341,15 @@ export async function describeTargetHealth(lb: LoadBalancer): Promise<Target[]> 
       // The last check failed (a status code, a refused or timed-out connection), as opposed to passed or not run.
       const failing = !["", "INI", "L4OK", "L6OK", "L7OK"].includes(at(row, "check_status"));
       // A target that was healthy counts its failures (chkfail); one that never was has been failing
-      // since it was registered, its last change (lastchg, in seconds), so for at least that long.
+      // since it was registered (this process's clock, else HAProxy's lastchg in whole seconds).
+      const name = at(row, "svname");
+      const since = registeredAt.get(`${lb.apiPort}/${name}`);
+      const failingMs = since === undefined ? Number(at(row, "lastchg") || 0) * 1000 : performance.now() - since;
       const failedLongEnough =
         Number(at(row, "chkfail") || 0) >= lb.targetGroup.unhealthyThreshold ||
-        Number(at(row, "lastchg") || 0) * 1000 >=
-          lb.targetGroup.unhealthyThreshold * scaled(lb.targetGroup.intervalSeconds, lb.speedup);
+        failingMs >=
+          lb.targetGroup.unhealthyThreshold *
+            (scaled(lb.targetGroup.intervalSeconds, lb.speedup) + checkTimeoutMs(lb.targetGroup, lb.speedup));
       const health: TargetHealth = /^(DRAIN|MAINT|NOLB)/.test(status)
         ? "draining"
         : status.startsWith("UP")
