@@ -41,6 +41,7 @@ function definition(environment: Record<string, string>, desiredCount = 2): Serv
     serviceName: `${PREFIX}-app`,
     taskDefinition: `${PREFIX}-app`,
     desiredCount,
+    memoryMiB: 512,
     minimumHealthyPercent: 100,
     maximumPercent: 200,
     healthCheckGracePeriodSeconds: 10,
@@ -82,6 +83,7 @@ const rollOut = (service: ServiceDefinition) =>
     secretValues: { JWT_SECRET: SECRET },
     network: lb.network,
     speedup: 10,
+    memoryMiB: service.memoryMiB,
     lb,
     say: (e) => events.push(e),
   });
@@ -126,6 +128,7 @@ describe("the ECS service stand-in", () => {
     for (const task of tasks) {
       const info = await docker.getContainer(task.id).inspect();
       expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+      expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
       // 15 s, ten times faster, in Docker's whole seconds.
       expect((info.Config as { StopTimeout?: number }).StopTimeout).toBe(2);
       expect(info.NetworkSettings.Ports).toEqual({});

@@ -121,6 +121,9 @@ async function runService(
     secretValues,
     network: lb.network,
     speedup: REHEARSAL_SPEEDUP,
+    // The task's memory limit as on Fargate. Its CPU share (0.25 vCPU) is not applied: beside the
+    // builds on a small machine it would make start-up times, and so health checks, unpredictable.
+    memoryMiB: service.memoryMiB,
     lb,
     say: (event) => {
       events.push(event);

@@ -40,6 +40,8 @@ export interface ServiceDefinition {
   readonly serviceName: string;
   readonly taskDefinition: string;
   readonly desiredCount: number;
+  /** The task's memory in MiB (the task definition's Memory). */
+  readonly memoryMiB: number;
   readonly minimumHealthyPercent: number;
   readonly maximumPercent: number;
   readonly healthCheckGracePeriodSeconds: number;
@@ -106,6 +108,7 @@ export function serviceDefinition(service: Template, environment: Template): Ser
     serviceName: String(ecs.ServiceName),
     taskDefinition: String(task.Family),
     desiredCount: Number(ecs.DesiredCount ?? 1),
+    memoryMiB: Number(task.Memory ?? 512),
     minimumHealthyPercent: Number(deployment.MinimumHealthyPercent ?? 100),
     maximumPercent: Number(deployment.MaximumPercent ?? 200),
     healthCheckGracePeriodSeconds: Number(ecs.HealthCheckGracePeriodSeconds ?? 0),
