@@ -60,7 +60,10 @@ describe("the demo image", () => {
     const sink = new PassThrough();
     sink.on("data", (c: Buffer) => (output += c.toString()));
     const images = readImages(process.env);
-    const [result, container] = (await docker.run(image, ["--prefix", "lab-demo"], [sink, sink], {
+    // Up to step 04: what this tests is the image (the Docker socket, the host's network, cleaning up);
+    // the later steps are the walk-through test's.
+    const args = ["--prefix", "lab-demo", "--until", "04"];
+    const [result, container] = (await docker.run(image, args, [sink, sink], {
       Tty: false,
       Env: [`LAB_MOTO_IMAGE=${images.moto}`, `LAB_NODE_IMAGE=${images.node}`, "CI=true"],
       HostConfig: {
