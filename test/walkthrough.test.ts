@@ -29,7 +29,7 @@ import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
 import { InterruptedError } from "../setup/lib/errors.ts";
 import { removeContainers } from "../setup/lib/local/docker.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
-import { loadBalancerUrl } from "../setup/lib/local/load-balancer.ts";
+import { loadBalancerUrl, removeTaskNetwork } from "../setup/lib/local/load-balancer.ts";
 import { lesson } from "../setup/lesson.ts";
 import { run } from "../setup/run.ts";
 import { STEPS } from "../setup/steps.ts";
@@ -85,7 +85,10 @@ beforeEach(() => sink.clear());
 const usedPrefixes: string[] = [];
 afterAll(async () => {
   // Whatever a failed assertion left: containers of this file's rehearsals.
-  for (const p of usedPrefixes) await removeContainers((await findRehearsal(p)).map((c) => c.id));
+  for (const p of usedPrefixes) {
+    await removeContainers((await findRehearsal(p)).map((c) => c.id));
+    await removeTaskNetwork(p);
+  }
 });
 
 describe("the local rehearsal", () => {
@@ -146,6 +149,8 @@ describe("the local rehearsal", () => {
     expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
     expect(await activeStacks(prefix)).toEqual([]);
     expect(await findRehearsal(prefix)).toEqual([]);
+    // The proxy, the tasks and their network are gone too: nothing is left to remove.
+    expect(await removeTaskNetwork(prefix)).toBe(false);
     expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
   }, 300_000);
 

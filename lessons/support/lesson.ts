@@ -7,6 +7,7 @@ import type { CheckContext } from "../../setup/checks/check.ts";
 import { awsClients } from "../../setup/lib/aws/clients.ts";
 import { readConfig } from "../../setup/lib/config.ts";
 import { removeContainers } from "../../setup/lib/local/docker.ts";
+import { removeTaskNetwork } from "../../setup/lib/local/load-balancer.ts";
 import { findRehearsal } from "../../setup/lib/local/rehearsal.ts";
 import { run } from "../../setup/run.ts";
 import { targetFor } from "../../setup/targets/index.ts";
@@ -52,6 +53,8 @@ export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarne
   });
   afterAll(async () => {
     await removeContainers((await findRehearsal(prefix)).map((c) => c.id));
+    // The tasks' network, once the proxy and the tasks above are gone.
+    await removeTaskNetwork(prefix);
   });
   return {
     env,
