@@ -1,6 +1,6 @@
 // The local stand-in for the ECS service: tasks are containers started from
 // the task definition (image, port, environment, secrets, read-only root file
-// system, user, stop timeout, CPU and memory) on the prefix's task network,
+// system, user, stop timeout, memory) on the prefix's task network,
 // registered with the load balancer stand-in, and replaced by ECS's rolling
 // deployment under the service's deployment configuration: start new tasks
 // (up to maximumPercent), wait until the target group calls them healthy,
@@ -14,8 +14,16 @@ import { createHash } from "node:crypto";
 import type Dockerode from "dockerode";
 import { StepError } from "../errors.ts";
 import { connectDocker, containerLogs, removeContainers } from "./docker.ts";
-import { deregisterTarget, describeTargetHealth, type LoadBalancer, registerTarget, scaled } from "./load-balancer.ts";
-import { rehearsalLabels } from "./rehearsal.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  deregisterTarget,
+  describeTargetHealth,
+  type LoadBalancer,
+  registerTarget,
+  scaled,
+  targetHealthById,
+} from "./load-balancer.ts";
+import { findRehearsal, rehearsalLabels } from "./rehearsal.ts";
 import type { ContainerDefinition, ServiceDefinition } from "./service-definition.ts";
 
 /** Which task definition revision a task runs: a digest of its container definition (image, environment, ...). */
@@ -38,17 +46,9 @@ export const taskName = (id: string): string => `task-${id.slice(0, 12)}`;
 
 /** The prefix's tasks, running or not. */
 export async function listTasks(prefix: string): Promise<Task[]> {
-  const docker = (await connectDocker()).container.dockerode;
-  const found = await docker.listContainers({
-    all: true,
-    filters: { label: [`aws-cicd-lab.rehearsal=${prefix}`, "aws-cicd-lab.role=task"] },
-  });
-  return found.map((c) => ({
-    id: c.Id,
-    image: c.Image,
-    revision: c.Labels[REVISION_LABEL] ?? "",
-    running: c.State === "running",
-  }));
+  return (await findRehearsal(prefix))
+    .filter((c) => c.role === "task")
+    .map((c) => ({ id: c.id, image: c.image, revision: c.labels[REVISION_LABEL] ?? "", running: c.running }));
 }
 
 /** What a task is started with: the service's container definition, its secrets' values, and where it runs. */
@@ -59,8 +59,7 @@ export interface TaskLaunch {
   readonly secretValues: Readonly<Record<string, string>>;
   readonly network: string;
   readonly speedup: number;
-  /** Task CPU units and memory MiB from the task definition, when set. */
-  readonly cpu?: number;
+  /** Task memory in MiB from the task definition, when set. */
   readonly memoryMiB?: number;
 }
 
@@ -69,7 +68,7 @@ export interface TaskLaunch {
  * container's environment at start; so does this (the value is never
  * printed or logged). Returns the task and its address on the task network.
  */
-export async function startTask(launch: TaskLaunch): Promise<{ task: Task; address: string }> {
+export async function startTask(launch: TaskLaunch): Promise<{ task: Task; address: string | undefined }> {
   const docker = (await connectDocker()).container.dockerode;
   const c = launch.service.container;
   const container = await docker.createContainer({
@@ -86,16 +85,19 @@ export async function startTask(launch: TaskLaunch): Promise<{ task: Task; addre
       NetworkMode: launch.network,
       ReadonlyRootfs: c.readonlyRootFilesystem,
       ...(launch.memoryMiB ? { Memory: launch.memoryMiB * 1024 * 1024 } : {}),
-      ...(launch.cpu ? { NanoCpus: Math.round((launch.cpu / 1024) * 1e9) } : {}),
     },
   });
   await container.start();
   const info = await container.inspect();
   return {
     task: { id: container.id, image: c.image, revision: revisionOf(c), running: info.State.Running },
-    address: info.NetworkSettings.Networks[launch.network]?.IPAddress ?? "",
+    address: addressOn(info, launch.network),
   };
 }
+
+/** A task container's address on the task network, once it runs. */
+const addressOn = (info: Dockerode.ContainerInspectInfo, network: string): string | undefined =>
+  info.NetworkSettings.Networks[network]?.IPAddress || undefined;
 
 async function exitCode(container: Dockerode.Container): Promise<number | undefined> {
   const info = await container.inspect().catch(() => undefined);
@@ -139,25 +141,24 @@ async function restoreTasks(
         NetworkMode: network,
         ReadonlyRootfs: info.HostConfig.ReadonlyRootfs,
         Memory: info.HostConfig.Memory,
-        NanoCpus: info.HostConfig.NanoCpus,
       },
     });
     await container.start();
-    const address = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
+    const address = addressOn(await container.inspect(), network);
     if (address) await registerTarget(lb, taskName(container.id), address);
     ids.push(container.id);
   }
   // The previous revision served until now: its new tasks come up as it did, within a minute.
   const deadline = performance.now() + 60_000;
   for (;;) {
-    const health = new Map((await describeTargetHealth(lb)).map((t) => [t.id, t.health]));
+    const health = await targetHealthById(lb);
     if (ids.every((id) => health.get(taskName(id)) === "healthy")) return ids;
     if (performance.now() > deadline)
       throw new StepError(
         "The rollback's tasks did not turn healthy within a minute.",
         "Run the same command again: the next release starts from what runs.",
       );
-    await sleep(100, signal);
+    await sleep(100, undefined, { signal });
   }
 }
 
@@ -184,20 +185,6 @@ const MIN_GRACE_MS = 2_000;
 /** ECS's circuit breaker threshold: half the desired count, at least 3, at most 200. */
 export const circuitBreakerThreshold = (desired: number): number =>
   Math.min(200, Math.max(3, Math.ceil(desired * 0.5)));
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
 
 interface NewTask {
   readonly task: Task;
@@ -231,8 +218,7 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
   const running = all.filter((t) => t.running);
   // A task of this prefix the load balancer does not know (registering was interrupted) is registered now.
   for (const t of running.filter((t) => !registered.has(taskName(t.id)))) {
-    const info = await docker.getContainer(t.id).inspect();
-    const address = info.NetworkSettings.Networks[input.network]?.IPAddress;
+    const address = addressOn(await docker.getContainer(t.id).inspect(), input.network);
     if (address) await registerTarget(lb, taskName(t.id), address);
   }
   let old = running.filter((t) => t.revision !== wanted);
@@ -242,9 +228,8 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
   let failedTasks = 0;
   const failures: string[] = [];
 
-  const health = async () => new Map((await describeTargetHealth(lb)).map((t) => [t.id, t.health]));
   const steady = async () => {
-    const h = await health();
+    const h = await targetHealthById(lb);
     return old.length === 0 && fresh.length === desired && fresh.every((n) => h.get(taskName(n.task.id)) === "healthy");
   };
   if (await steady()) return { outcome: "unchanged", started, stopped, failedTasks, failures, ms: 0 };
@@ -252,8 +237,7 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
   /** Takes a new task out: no draining (it never served, or is failing), stopped, forgotten. */
   const retire = async (n: NewTask, reason: string) => {
     say(`${name} has stopped 1 running tasks: (task ${n.task.id.slice(0, 12)}): ${reason}`);
-    const undrained = { ...lb, targetGroup: { ...lb.targetGroup, deregistrationDelaySeconds: 0 } };
-    await deregisterTarget(undrained, taskName(n.task.id)).catch(() => undefined);
+    await deregisterTarget(lb, taskName(n.task.id), { drain: false }).catch(() => undefined);
     await stopTask(n.task.id);
     fresh.splice(fresh.indexOf(n), 1);
   };
@@ -284,7 +268,7 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
     }
 
     // Tasks that exited, or failed their health checks after the grace period, are stopped and count as failed.
-    const h = await health();
+    const h = await targetHealthById(lb);
     for (const n of [...fresh]) {
       const code = await exitCode(docker.getContainer(n.task.id));
       if (code !== undefined) await fail(n, `Essential container in task exited (exit code ${code})`);
@@ -334,6 +318,6 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
       say(`${name} has reached a steady state.`);
       return { outcome: "steady", started, stopped, failedTasks, failures, ms: performance.now() - began };
     }
-    await sleep(100, signal);
+    await sleep(100, undefined, { signal });
   }
 }

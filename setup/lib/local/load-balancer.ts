@@ -172,8 +172,21 @@ export async function removeTaskNetwork(prefix: string): Promise<boolean> {
   return true;
 }
 
-const hostPort = (ports: Record<string, Array<{ HostPort: string }> | null>, port: number) =>
-  Number(ports[`${port}/tcp`]?.[0]?.HostPort ?? 0);
+type PublishedPorts = Record<string, Array<{ HostPort: string }> | null>;
+
+const hostPort = (ports: PublishedPorts, port: number) => Number(ports[`${port}/tcp`]?.[0]?.HostPort ?? 0);
+
+/** Where a proxy container answers on 127.0.0.1: its listener's URL and its runtime API's port. */
+function proxyAddresses(ports: PublishedPorts): { url: string; apiPort: number } {
+  return { url: `http://127.0.0.1:${hostPort(ports, LISTENER_PORT)}`, apiPort: hostPort(ports, RUNTIME_API_PORT) };
+}
+
+/** Whether the runtime API on that port answers at all. */
+const runtimeApiAnswers = (port: number): Promise<boolean> =>
+  runtimeApi(port, "show info").then(
+    () => true,
+    () => false,
+  );
 
 /** The listener URL of this prefix's running proxy, if one runs. */
 export async function loadBalancerUrl(prefix: string): Promise<string | undefined> {
@@ -181,8 +194,9 @@ export async function loadBalancerUrl(prefix: string): Promise<string | undefine
   const proxy = (await findRehearsal(prefix)).find((c) => c.role === "proxy" && c.running);
   if (!proxy) return undefined;
   const info = await docker.getContainer(proxy.id).inspect();
-  const port = hostPort(info.NetworkSettings.Ports, LISTENER_PORT);
-  return port ? `http://127.0.0.1:${port}` : undefined;
+  return hostPort(info.NetworkSettings.Ports, LISTENER_PORT)
+    ? proxyAddresses(info.NetworkSettings.Ports).url
+    : undefined;
 }
 
 /**
@@ -200,18 +214,8 @@ export async function ensureLoadBalancer(spec: LoadBalancerSpec): Promise<LoadBa
   for (const proxy of proxies.filter((c) => c.running)) {
     const info = await docker.getContainer(proxy.id).inspect();
     if (info.Config.Labels[CONFIG_LABEL] !== config) continue;
-    const ports = info.NetworkSettings.Ports as Record<string, Array<{ HostPort: string }> | null>;
-    const lb = {
-      url: `http://127.0.0.1:${hostPort(ports, LISTENER_PORT)}`,
-      apiPort: hostPort(ports, RUNTIME_API_PORT),
-    };
-    if (
-      await runtimeApi(lb.apiPort, "show info").then(
-        () => true,
-        () => false,
-      )
-    )
-      return { ...lb, ...base, reused: true };
+    const lb = proxyAddresses(info.NetworkSettings.Ports);
+    if (await runtimeApiAnswers(lb.apiPort)) return { ...lb, ...base, reused: true };
   }
   await removeContainers(proxies.map((c) => c.id));
 
@@ -231,12 +235,7 @@ export async function ensureLoadBalancer(spec: LoadBalancerSpec): Promise<LoadBa
   try {
     await docker.getNetwork(network).connect({ Container: container.id });
     await container.start();
-    const info = await container.inspect();
-    const ports = info.NetworkSettings.Ports as Record<string, Array<{ HostPort: string }> | null>;
-    const lb = {
-      url: `http://127.0.0.1:${hostPort(ports, LISTENER_PORT)}`,
-      apiPort: hostPort(ports, RUNTIME_API_PORT),
-    };
+    const lb = proxyAddresses((await container.inspect()).NetworkSettings.Ports);
     await waitUntilServing(lb, async () => (await container.inspect()).State.Running);
     return { ...lb, ...base, reused: false };
   } catch (error) {
@@ -254,11 +253,7 @@ export async function ensureLoadBalancer(spec: LoadBalancerSpec): Promise<LoadBa
 async function waitUntilServing(lb: { url: string; apiPort: number }, running: () => Promise<boolean>): Promise<void> {
   const deadline = performance.now() + 10_000;
   for (;;) {
-    const api = await runtimeApi(lb.apiPort, "show info").then(
-      () => true,
-      () => false,
-    );
-    if (api && (await probe(lb.url, { timeoutMs: 1_000 })).status !== 0) return;
+    if ((await runtimeApiAnswers(lb.apiPort)) && (await probe(lb.url, { timeoutMs: 1_000 })).status !== 0) return;
     if (!(await running())) throw new Error("it exited");
     if (performance.now() > deadline) throw new Error("its listener and runtime API did not answer within 10 s");
     await new Promise((r) => setTimeout(r, 100));
@@ -300,6 +295,9 @@ export interface Target {
   readonly connections: number;
 }
 
+/** When this process registered each target (`<api port>/<server>`). */
+const registeredAt = new Map<string, number>();
+
 /**
  * Registers a task (ip:port on the task network) as ECS does with the target
  * group: the target is not sent requests until it has passed the health check
@@ -308,9 +306,6 @@ export interface Target {
  * up at once, so it is added with weight 0, forced down, then weighted: down,
  * it gets no requests until its checks bring it up.
  */
-/** When this process registered each target (`<api port>/<server>`). */
-const registeredAt = new Map<string, number>();
-
 export async function registerTarget(lb: LoadBalancer, id: string, address: string): Promise<void> {
   const tg = lb.targetGroup;
   const server = `${BACKEND}/${id}`;
@@ -361,15 +356,25 @@ export async function describeTargetHealth(lb: LoadBalancer): Promise<Target[]> 
     });
 }
 
+/** Each target's health by its id. */
+export async function targetHealthById(lb: LoadBalancer): Promise<Map<string, TargetHealth>> {
+  return new Map((await describeTargetHealth(lb)).map((t) => [t.id, t.health]));
+}
+
 /**
  * Deregisters a target as the ALB does: no new requests, requests in flight
  * get up to the deregistration delay to finish (it ends early when none are
- * left), then the target is gone. Returns how long it drained.
+ * left), then the target is gone. With `drain: false` (a task that never
+ * served, or is failing) it is taken out at once. Returns how long it drained.
  */
-export async function deregisterTarget(lb: LoadBalancer, id: string): Promise<{ drainedMs: number }> {
+export async function deregisterTarget(
+  lb: LoadBalancer,
+  id: string,
+  { drain = true }: { drain?: boolean } = {},
+): Promise<{ drainedMs: number }> {
   const server = `${BACKEND}/${id}`;
   const started = performance.now();
-  const deadline = started + scaled(lb.targetGroup.deregistrationDelaySeconds, lb.speedup);
+  const deadline = drain ? started + scaled(lb.targetGroup.deregistrationDelaySeconds, lb.speedup) : started;
   await command(lb, `set server ${server} state drain`);
   while (performance.now() < deadline) {
     const target = (await describeTargetHealth(lb)).find((t) => t.id === id);

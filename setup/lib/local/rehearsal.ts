@@ -23,6 +23,7 @@ export interface RehearsalContainer {
   readonly running: boolean;
   /** http://127.0.0.1:<published port>, when running. */
   readonly url?: string;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** Not tied to a process: these outlive `bin/run --keep` and are removed by teardown. */
@@ -40,6 +41,7 @@ export async function findRehearsal(prefix: string): Promise<RehearsalContainer[
       role: (c.Labels[ROLE_LABEL] ?? "task") as RehearsalRole,
       image: c.Image,
       running: c.State === "running",
+      labels: c.Labels,
       ...(c.State === "running" && port ? { url: `http://127.0.0.1:${port}` } : {}),
     };
   });
