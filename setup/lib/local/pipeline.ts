@@ -4,7 +4,7 @@
 // run it: the task definition's image pulled from the local registry, tasks
 // rolled out behind the load balancer stand-in, whose listener on 127.0.0.1
 // is the app's URL.
-import { type CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { CodeBuildClient } from "@aws-sdk/client-codebuild";
 import type { CodePipelineClient } from "@aws-sdk/client-codepipeline";
@@ -66,15 +66,6 @@ async function pullImage(image: string): Promise<void> {
   );
 }
 
-/** The image the service stack runs: its ImageUri parameter, as the Deploy stage set it. */
-async function deployedImage(cfn: CloudFormationClient, prefix: string): Promise<string> {
-  const name = stackName(prefix, "service");
-  const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: name }));
-  const image = Stacks?.[0]?.Parameters?.find((p) => p.ParameterKey === "ImageUri")?.ParameterValue;
-  if (!image) throw new StepError(`${name} has no ImageUri parameter.`, "Check infra/service.yaml.");
-  return image;
-}
-
 /**
  * ECS's and the load balancer's timers (health check interval and timeout,
  * grace period, deregistration delay, stop timeout) run this many times
@@ -92,7 +83,7 @@ export const REHEARSAL_SPEEDUP = 10;
 async function runService(
   input: LocalReleaseInput,
   say: (line: string) => void,
-): Promise<{ url: string; result: RolloutResult }> {
+): Promise<{ url: string; image: string; result: RolloutResult }> {
   const { cfn, secrets } = input.clients;
   const service = await readServiceDefinition({ cfn, secrets }, input.prefix, input.accountId, input.region);
   try {
@@ -131,13 +122,13 @@ async function runService(
     },
     ...(input.signal ? { signal: input.signal } : {}),
   }).finally(() => recordServiceEvents(input.clients.logs, input.prefix, events));
-  return { url: lb.url, result };
+  return { url: lb.url, image: service.container.image, result };
 }
 
 export async function releaseLocally(input: LocalReleaseInput): Promise<LocalRelease> {
   const pipeline = await readHeldPipeline(input.clients, pipelineName(input.prefix));
   const serviceStack = stackName(input.prefix, "service");
-  let deployed: { url: string; result: RolloutResult } | undefined;
+  let deployed: Awaited<ReturnType<typeof runService>> | undefined;
   const run = await runPipeline({
     pipeline,
     s3: input.clients.s3,
@@ -170,7 +161,8 @@ export async function releaseLocally(input: LocalReleaseInput): Promise<LocalRel
     );
   return {
     executionId: run.executionId,
-    image: await deployedImage(input.clients.cfn, input.prefix),
+    // The task definition's image, as the Deploy stage set the stack's ImageUri.
+    image: deployed.image,
     url: deployed.url,
     rollout: deployed.result,
   };
