@@ -259,14 +259,19 @@ interface Requested {
  * Undefined when an update would change nothing. A refusal is a template or
  * parameter problem.
  */
+/** A template file's text and its resources' descriptions (for progress lines), read once per deploy. */
+async function readTemplate(file: string): Promise<{ body: string; descriptions: Record<string, string> }> {
+  const body = await readFile(file, "utf8");
+  return { body, descriptions: resourceDescriptions(parseTemplate(body)) };
+}
+
 async function requestDeploy(
   client: CloudFormationClient,
   spec: StackSpec,
+  { body, descriptions }: { body: string; descriptions: Record<string, string> },
   existing: Stack | undefined,
   options: DeployOptions,
 ): Promise<Requested | undefined> {
-  const body = await readFile(spec.templateFile, "utf8");
-  const descriptions = resourceDescriptions(parseTemplate(body));
   const type = existing ? "UPDATE" : "CREATE";
   const started = new Date();
   let stackId = existing?.StackId ?? spec.name;
@@ -333,7 +338,7 @@ export async function startStack(
   options: DeployOptions = {},
 ): Promise<boolean> {
   if (await describeStack(client, spec.name)) return false;
-  await requestDeploy(client, spec, undefined, options);
+  await requestDeploy(client, spec, await readTemplate(spec.templateFile), undefined, options);
   return true;
 }
 
@@ -342,13 +347,11 @@ export async function deployStack(
   spec: StackSpec,
   options: DeployOptions = {},
 ): Promise<DeployResult> {
+  const template = await readTemplate(spec.templateFile);
   let existing = await describeStack(client, spec.name);
   // A create an earlier step started (startStack) is this deploy's create.
   const followsCreate = existing?.StackStatus === "CREATE_IN_PROGRESS" && options.method !== "direct";
-  if (existing) {
-    const descriptions = resourceDescriptions(parseTemplate(await readFile(spec.templateFile, "utf8")));
-    existing = await settle(client, existing, options, descriptions);
-  }
+  if (existing) existing = await settle(client, existing, options, template.descriptions);
   if (followsCreate && existing && DEAD_STATES.has(existing.StackStatus ?? "")) {
     const stackId = existing.StackId ?? spec.name;
     const since = existing.CreationTime ?? new Date(0);
@@ -367,7 +370,7 @@ export async function deployStack(
     existing = undefined;
   }
 
-  const requested = await requestDeploy(client, spec, existing, options);
+  const requested = await requestDeploy(client, spec, template, existing, options);
   if (!requested) {
     const action = followsCreate && existing?.StackStatus === "CREATE_COMPLETE" ? "created" : "unchanged";
     return { stackId: existing?.StackId ?? spec.name, action, outputs: outputsOf(existing) };
