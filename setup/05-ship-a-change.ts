@@ -5,11 +5,10 @@ import { shipSource } from "./lib/aws/ship-source.ts";
 import { checkMessage, TIME_MESSAGE_SHIPPED, withTimeMessage } from "./lib/aws/source-change.ts";
 import { collectSource } from "./lib/aws/source.ts";
 import { CODE_DIR, type RunContext } from "./lib/context.ts";
+import { releaseCounted } from "./lib/counted-release.ts";
 import { StepError } from "./lib/errors.ts";
 import { probe } from "./lib/probe.ts";
-import { trafficLine, watchTraffic } from "./lib/traffic.ts";
 import { withSpinner } from "./lib/ui/narrator.ts";
-import type { Release } from "./targets/target.ts";
 import { verifyApp, waitForHealthy } from "./lib/verify.ts";
 
 export const title = "Ship a change";
@@ -35,16 +34,7 @@ The new message: "${message}"`);
   );
   state.source = changed.source;
 
-  const traffic = watchTraffic(`${appUrl}/time`);
-  let release: Release;
-  try {
-    release = await target.release(ctx, { source: changed.source, bucket, loadBalancerUrl: state.loadBalancerUrl });
-  } finally {
-    const seen = await traffic.stop();
-    const line = trafficLine(`${appUrl}/time`, seen);
-    if (seen.failed === 0) ui.ok(`${line}: users saw no failure.`);
-    else ui.warn(`${line}.`);
-  }
+  const release = await releaseCounted(ctx, changed.source, bucket);
   for (const note of release.notes) ui.info(note);
 
   const { url, version } = release;

@@ -7,29 +7,21 @@ import { shipSource } from "./lib/aws/ship-source.ts";
 import { withLoopbackOnly, withTimeMessage } from "./lib/aws/source-change.ts";
 import { collectSource, type CurrentSource } from "./lib/aws/source.ts";
 import { CODE_DIR, type RunContext } from "./lib/context.ts";
+import { releaseCounted } from "./lib/counted-release.ts";
 import { StepError } from "./lib/errors.ts";
 import { probe } from "./lib/probe.ts";
-import { trafficLine, watchTraffic } from "./lib/traffic.ts";
 import { withSpinner } from "./lib/ui/narrator.ts";
 import { verifyApp, waitForHealthy } from "./lib/verify.ts";
 
 export const title = "A release that goes wrong";
 
-/** Releases `source` while counting what users see at the app's URL; the release's error, if it failed. */
-async function releaseWatched(ctx: RunContext, source: CurrentSource, bucket: string): Promise<Error | undefined> {
-  const { ui, target, state } = ctx;
-  const url = `${state.appUrl}/time`;
-  const traffic = watchTraffic(url);
+/** The error a counted release ended with; undefined when it succeeded. */
+async function releaseFailure(ctx: RunContext, source: CurrentSource, bucket: string): Promise<Error | undefined> {
   try {
-    await target.release(ctx, { source, bucket, loadBalancerUrl: state.loadBalancerUrl });
+    await releaseCounted(ctx, source, bucket);
     return undefined;
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
-  } finally {
-    const seen = await traffic.stop();
-    const line = trafficLine(url, seen);
-    if (seen.failed === 0) ui.ok(`${line}: users saw no failure.`);
-    else ui.warn(`${line}.`);
   }
 }
 
@@ -53,7 +45,7 @@ and rolls back to the version that works; the old tasks serve users all along.`)
     { done: (c) => c.line },
   );
   state.source = broken.source;
-  const failure = await releaseWatched(ctx, broken.source, bucket);
+  const failure = await releaseFailure(ctx, broken.source, bucket);
   if (!failure)
     throw new StepError(
       "The release listening on 127.0.0.1 only was deployed: the load balancer's health checks should have stopped it.",
@@ -79,8 +71,7 @@ is running now, so the service has nothing new to roll out; the pipeline proves 
     { done: (c) => c.line },
   );
   state.source = fixed.source;
-  const again = await releaseWatched(ctx, fixed.source, bucket);
-  if (again) throw again;
+  await releaseCounted(ctx, fixed.source, bucket);
   const url = (await target.appUrl(ctx, state.loadBalancerUrl)) ?? appUrl;
   await waitForHealthy(url, { maxWaitSeconds: target.healthWaitSeconds, signal: ctx.signal });
   for (const c of await verifyApp(url, fixed.source.version)) ui.ok(`${c.name}: ${c.detail}`);
