@@ -1,23 +1,11 @@
 // Check 06: the fixed version serves, and the failed deployment is in the service's history.
-import {
-  appUrl,
-  type CheckContext,
-  type CheckResult,
-  fail,
-  getJson,
-  pass,
-  readyStack,
-  seededRevision,
-} from "./check.ts";
+import { type CheckContext, type CheckResult, fail, getJson, pass, runningApp, seededRevision } from "./check.ts";
 
 export async function check(ctx: CheckContext): Promise<CheckResult> {
-  const bucket = await readyStack(ctx, "bucket", "01");
-  if (!bucket.ok) return fail(`Lesson 01 comes first: ${bucket.result.message}`);
-  const environment = await readyStack(ctx, "environment", "03");
-  if (!environment.ok) return fail(`Lesson 03 comes first: ${environment.result.message}`);
-  const url = await appUrl(ctx, environment.outputs.AppUrl);
-  if (!url) return fail("No app is running. Run `bin/lesson 04`, then `bin/lesson 06`.");
-  const seeded = await seededRevision(ctx, bucket.outputs.BucketName as string);
+  const app = await runningApp(ctx, "06");
+  if (!app.ok) return app.result;
+  const { url } = app;
+  const seeded = await seededRevision(ctx, app.bucket);
   const root = await getJson<{ version?: string }>(`${url}/`);
   if (!root?.version) return fail(`${url}/ does not answer. Wait a minute and check again.`);
   if (seeded && root.version !== seeded.version) {

@@ -66,6 +66,25 @@ export async function appUrl(ctx: CheckContext, loadBalancerUrl: string | undefi
 }
 
 /** GET a JSON path with a short timeout; undefined when it does not answer 200. */
+/**
+ * What lessons 05 and 06 check against, read only: the bucket stack (lesson
+ * 01), the environment (lesson 03) and the app's URL (lesson 04), or the
+ * first of them that is missing.
+ */
+export async function runningApp(
+  ctx: CheckContext,
+  lesson: string,
+): Promise<{ ok: true; url: string; bucket: string } | { ok: false; result: CheckResult }> {
+  const bucket = await readyStack(ctx, "bucket", "01");
+  if (!bucket.ok) return { ok: false, result: fail(`Lesson 01 comes first: ${bucket.result.message}`) };
+  const environment = await readyStack(ctx, "environment", "03");
+  if (!environment.ok) return { ok: false, result: fail(`Lesson 03 comes first: ${environment.result.message}`) };
+  const url = await appUrl(ctx, environment.outputs.AppUrl);
+  if (!url)
+    return { ok: false, result: fail(`No app is running. Run \`bin/lesson 04\`, then \`bin/lesson ${lesson}\`.`) };
+  return { ok: true, url, bucket: bucket.outputs.BucketName as string };
+}
+
 export async function getJson<T>(url: string): Promise<T | undefined> {
   const answer = await probe<T>(url);
   return answer.status === 200 ? answer.json : undefined;
