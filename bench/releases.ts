@@ -1,7 +1,7 @@
 // Ships N changes in a row through the local rehearsal (step 05 each time,
 // a new /time message each) and records what each release's traffic counter
 // and rolling deployment said: requests, failed requests, the rollout's time.
-import { Writable } from "node:stream";
+import { narrationSink } from "../lessons/support/narration-sink.ts";
 import { run } from "../setup/run.ts";
 import { runTeardown } from "../setup/teardown.ts";
 
@@ -14,20 +14,9 @@ export interface ReleaseMeasure {
   readonly releaseSeconds: number;
 }
 
-function narration(): { output: NodeJS.WriteStream; text(): string; clear(): void } {
-  let text = "";
-  const output = new Writable({
-    write(chunk: Buffer, _e, done) {
-      text += chunk.toString();
-      done();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return { output, text: () => text, clear: () => (text = "") };
-}
-
 export async function measureReleases(prefix: string, count: number, progress: (line: string) => void) {
   const env = { ...process.env, CI: "true", NO_COLOR: "1", REGION: undefined, AWS_ENDPOINT_URL: undefined };
-  const sink = narration();
+  const sink = narrationSink();
   const fail = (what: string, code: number) => new Error(`${what} exited ${code}:\n${sink.text().slice(-2000)}`);
   const prepared = await run(["--prefix", prefix, "--until", "04", "--keep"], env, { output: sink.output });
   if (prepared !== 0) throw fail("bin/run --until 04", prepared);

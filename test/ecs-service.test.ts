@@ -17,6 +17,7 @@ import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
 import type { ServiceDefinition } from "../setup/lib/local/service-definition.ts";
 import { probe } from "../setup/lib/probe.ts";
 import { watchTraffic } from "../setup/lib/traffic.ts";
+import { serviceTargetGroup } from "./support/service-template.ts";
 
 const PREFIX = "ecs-test";
 const IMAGE = "aws-cicd-lab-test/task:1";
@@ -55,16 +56,7 @@ function definition(environment: Record<string, string>, desiredCount = 2): Serv
       readonlyRootFilesystem: true,
       stopTimeoutSeconds: 15,
     },
-    targetGroup: {
-      port: 8080,
-      healthCheckPath: "/health",
-      intervalSeconds: 5,
-      timeoutSeconds: 2,
-      healthyThreshold: 2,
-      unhealthyThreshold: 2,
-      successCodes: "200",
-      deregistrationDelaySeconds: 10,
-    },
+    targetGroup: serviceTargetGroup(PREFIX),
     targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1",
     listener: {
       defaultResponse: { status: 503, contentType: "application/json", body: "{}" },

@@ -3,12 +3,9 @@
 // environment's listener, with targets on the prefix's internal network. The
 // targets here are a few lines of Node in the project's Node base, so what is
 // tested is the proxy: health checks, routing, draining.
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readImages } from "../setup/lib/config.ts";
 import { PrerequisiteError } from "../setup/lib/errors.ts";
-import { templateFile } from "../setup/lib/aws/naming.ts";
-import { parseTemplate, renderTemplate } from "../setup/lib/aws/templates.ts";
 import { connectDocker, removeContainers } from "../setup/lib/local/docker.ts";
 import {
   deregisterTarget,
@@ -19,37 +16,14 @@ import {
   type ListenerSettings,
   registerTarget,
   removeTaskNetwork,
-  targetGroupSettings,
 } from "../setup/lib/local/load-balancer.ts";
 import { findRehearsal, rehearsalLabels } from "../setup/lib/local/rehearsal.ts";
 import { probe } from "../setup/lib/probe.ts";
 import { watchTraffic } from "../setup/lib/traffic.ts";
+import { serviceTargetGroup } from "./support/service-template.ts";
 
 const PREFIX = "lb-test";
 const images = readImages(process.env);
-
-/** infra/service.yaml's target group, rendered for the default parameters. */
-function serviceTargetGroup() {
-  const template = parseTemplate(readFileSync(templateFile("service"), "utf8"));
-  const resources = Object.fromEntries(
-    Object.keys(template.Resources).map((id) => [id, { Ref: id, Arn: `arn:${id}`, Name: id }]),
-  );
-  const rendered = renderTemplate(template, {
-    accountId: "123456789012",
-    region: "us-east-1",
-    stackName: `${PREFIX}-service`,
-    parameters: { Prefix: PREFIX, ImageUri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1" },
-    imports: {
-      [`${PREFIX}-VpcId`]: "vpc-1",
-      [`${PREFIX}-ListenerArn`]: "listener",
-      [`${PREFIX}-ClusterName`]: "cluster",
-      [`${PREFIX}-PublicSubnets`]: "a,b",
-      [`${PREFIX}-TaskSecurityGroupId`]: "sg",
-    },
-    resources,
-  });
-  return targetGroupSettings(rendered.Resources.TargetGroup?.Properties ?? {});
-}
 
 const LISTENER: ListenerSettings = {
   defaultResponse: { status: 503, contentType: "application/json", body: '{"error":"not_deployed"}' },
@@ -116,7 +90,7 @@ afterAll(cleanUp, 60_000);
 
 describe("the target group's settings", () => {
   it("come from infra/service.yaml: /health every 5 s, 2 s timeout, 2 up, 2 down, 10 s draining", () => {
-    expect(serviceTargetGroup()).toEqual({
+    expect(serviceTargetGroup(PREFIX)).toEqual({
       port: 8080,
       healthCheckPath: "/health",
       intervalSeconds: 5,
@@ -129,7 +103,7 @@ describe("the target group's settings", () => {
   });
 
   it("become an HAProxy backend; the listener's default action answers what no rule forwards", () => {
-    const config = haproxyConfig({ listener: LISTENER, targetGroup: serviceTargetGroup(), speedup: 10 });
+    const config = haproxyConfig({ listener: LISTENER, targetGroup: serviceTargetGroup(PREFIX), speedup: 10 });
     expect(config).toContain("option httpchk GET /health");
     expect(config).toContain("http-check expect rstatus ^(200)$");
     // 2 s ten times faster is 200 ms; a check's timeout is never under a second (a busy machine).
@@ -137,7 +111,7 @@ describe("the target group's settings", () => {
     expect(config).toContain("acl forwarded path -m reg ^/.*$");
     const unforwarded = haproxyConfig({
       listener: { ...LISTENER, forwardPaths: [] },
-      targetGroup: serviceTargetGroup(),
+      targetGroup: serviceTargetGroup(PREFIX),
       speedup: 1,
     });
     expect(unforwarded).not.toContain("use_backend");
@@ -151,7 +125,7 @@ describe("HAProxy standing in for the load balancer", () => {
     prefix: PREFIX,
     image: images.proxy,
     listener: LISTENER,
-    targetGroup: serviceTargetGroup(),
+    targetGroup: serviceTargetGroup(PREFIX),
     speedup: 10,
   });
 
@@ -215,7 +189,7 @@ describe("HAProxy standing in for the load balancer", () => {
     // Draining is the stand-in's, not HAProxy's configuration: the same proxy, its targets kept.
     const lb = await ensureLoadBalancer({
       ...spec(),
-      targetGroup: { ...serviceTargetGroup(), deregistrationDelaySeconds: 0 },
+      targetGroup: { ...serviceTargetGroup(PREFIX), deregistrationDelaySeconds: 0 },
     });
     for (const name of ["c", "d"]) await registerTarget(lb, `task-${name}`, (await startTarget(name)).address);
     for (const id of ["task-c", "task-d"])

@@ -45,7 +45,7 @@ import { DeleteSecretCommand, ListSecretsCommand, SecretsManagerClient } from "@
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { serviceError } from "./support/service-error.ts";
-import { narrationSink } from "../lessons/support/lesson.ts";
+import { narrationSink } from "../lessons/support/narration-sink.ts";
 import { emptyBucket, purgeSecrets } from "../setup/lib/aws/cleanup.ts";
 import { readConfig } from "../setup/lib/config.ts";
 import { createContext } from "../setup/lib/context.ts";

@@ -22,7 +22,7 @@ const MANIFEST = JSON.stringify({
 import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
-import { narrationSink } from "../lessons/support/lesson.ts";
+import { narrationSink } from "../lessons/support/narration-sink.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
 import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";

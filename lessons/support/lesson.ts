@@ -1,7 +1,6 @@
 // Shared by the lesson tests: the environment that points a run at this
 // file's emulator, the read-only check context, a sink for narration, and the
 // clean-up of the rehearsal's containers.
-import { Writable } from "node:stream";
 import { afterAll } from "vitest";
 import type { CheckContext } from "../../setup/checks/check.ts";
 import { awsClients } from "../../setup/lib/aws/clients.ts";
@@ -12,6 +11,7 @@ import { findRehearsal } from "../../setup/lib/local/rehearsal.ts";
 import { run } from "../../setup/run.ts";
 import { targetFor } from "../../setup/targets/index.ts";
 import type { EmulatorFixture } from "./emulator.ts";
+import { narrationSink } from "./narration-sink.ts";
 
 export interface LessonHarness {
   env(): NodeJS.ProcessEnv;
@@ -21,24 +21,6 @@ export interface LessonHarness {
   /** Narration written so far (shown when an assertion about a run fails). */
   readonly narration: string;
   readonly output: NodeJS.WriteStream;
-}
-
-/** A stream that keeps what is written to it, for narration a test wants to read instead of print. */
-export function narrationSink(): { readonly output: NodeJS.WriteStream; text(): string; clear(): void } {
-  let text = "";
-  const output = new Writable({
-    write(chunk: Buffer, _e, done) {
-      text += chunk.toString();
-      done();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return {
-    output,
-    text: () => text,
-    clear: () => {
-      text = "";
-    },
-  };
 }
 
 export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarness {
