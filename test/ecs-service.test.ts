@@ -37,14 +37,19 @@ server.listen(8080);
 process.on("SIGTERM", () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
 `;
 
-function definition(environment: Record<string, string>, desiredCount = 2): ServiceDefinition {
+function definition(
+  environment: Record<string, string>,
+  deployment: { minimumHealthyPercent: number; maximumPercent: number } = {
+    minimumHealthyPercent: 100,
+    maximumPercent: 200,
+  },
+): ServiceDefinition {
   return {
     serviceName: `${PREFIX}-app`,
     taskDefinition: `${PREFIX}-app`,
-    desiredCount,
+    desiredCount: 2,
     memoryMiB: 512,
-    minimumHealthyPercent: 100,
-    maximumPercent: 200,
+    ...deployment,
     healthCheckGracePeriodSeconds: 10,
     circuitBreaker: { enable: true, rollback: true },
     container: {
@@ -170,6 +175,30 @@ describe("the ECS service stand-in", () => {
     expect(result.failures[0]).toMatch(/Essential container in task exited \(exit code 3\)/);
     expect(result.failures[0]).toContain("cannot start: FEATURE_FLAG is not set");
     expect(await version()).toBe("2");
+  }, 60_000);
+
+  it("with no room to start new tasks (maximum 100 %), stops an old one first, and a rollback starts it again", async () => {
+    events.length = 0;
+    const tight = { minimumHealthyPercent: 50, maximumPercent: 100 };
+    const traffic = watchTraffic(lb.url, 5);
+    const result = await rollOut(definition({ MODE: "exit", VERSION: "6" }, tight));
+    const seen = await traffic.stop();
+
+    expect(result.outcome).toBe("rolled back");
+    expect(result.failedTasks).toBe(circuitBreakerThreshold(2));
+    // One old task stopped to make room, so the rollback starts one of the previous revision.
+    expect(result.stopped).toBe(1);
+    const log = events.join("\n");
+    expect(log).toMatch(/deregistered 1 targets[\s\S]*has stopped 1 running tasks[\s\S]*has started 1 tasks/);
+    expect(log).toMatch(/rolling back to the deployment that ran [^\n]+\.\n[^\n]*has started 1 tasks/);
+    const tasks = await listTasks(PREFIX);
+    expect(tasks).toHaveLength(2);
+    expect(new Set(tasks.map((t) => t.revision)).size).toBe(1);
+    expect(await version()).toBe("2");
+    // One task kept serving throughout (minimum 50 %).
+    expect(seen.failed).toBe(0);
+    // The restored tasks are the previous revision's: deploying it again has nothing to do.
+    expect((await rollOut(definition({ MODE: "good", VERSION: "2" }, tight))).outcome).toBe("unchanged");
   }, 60_000);
 
   it("fails with one sentence when a first deployment fails and there is nothing to roll back to", async () => {

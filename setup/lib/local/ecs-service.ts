@@ -129,25 +129,26 @@ async function restoreTasks(
 ): Promise<string[]> {
   const docker = (await connectDocker()).container.dockerode;
   const info = await docker.getContainer(like).inspect();
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const container = await docker.createContainer({
-      Image: info.Config.Image,
-      Env: info.Config.Env,
-      User: info.Config.User,
-      Labels: info.Config.Labels,
-      StopTimeout: (info.Config as { StopTimeout?: number }).StopTimeout,
-      HostConfig: {
-        NetworkMode: network,
-        ReadonlyRootfs: info.HostConfig.ReadonlyRootfs,
-        Memory: info.HostConfig.Memory,
-      },
-    });
-    await container.start();
-    const address = addressOn(await container.inspect(), network);
-    if (address) await registerTarget(lb, taskName(container.id), address);
-    ids.push(container.id);
-  }
+  const ids = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const container = await docker.createContainer({
+        Image: info.Config.Image,
+        Env: info.Config.Env,
+        User: info.Config.User,
+        Labels: info.Config.Labels,
+        StopTimeout: (info.Config as { StopTimeout?: number }).StopTimeout,
+        HostConfig: {
+          NetworkMode: network,
+          ReadonlyRootfs: info.HostConfig.ReadonlyRootfs,
+          Memory: info.HostConfig.Memory,
+        },
+      });
+      await container.start();
+      const address = addressOn(await container.inspect(), network);
+      if (address) await registerTarget(lb, taskName(container.id), address);
+      return container.id;
+    }),
+  );
   // The previous revision served until now: its new tasks come up as it did, within a minute.
   const deadline = performance.now() + 60_000;
   for (;;) {
@@ -253,15 +254,18 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
     if (signal?.aborted) throw signal.reason as Error;
     // Start new tasks while the deployment has room (maximumPercent).
     const room = Math.min(desired - fresh.length, maxTasks - (fresh.length + old.length));
-    const batch: string[] = [];
-    for (let i = 0; i < room; i++) {
-      const { task, address } = await startTask(input);
-      started += 1;
-      const n = { task, startedAt: performance.now() };
-      fresh.push(n);
-      batch.push(task.id.slice(0, 12));
-      if (address) await registerTarget(lb, taskName(task.id), address);
-    }
+    // ECS launches a deployment's tasks together, not one after the other.
+    const launched = await Promise.all(
+      Array.from({ length: Math.max(0, room) }, async () => {
+        const { task, address } = await startTask(input);
+        const n = { task, startedAt: performance.now() };
+        if (address) await registerTarget(lb, taskName(task.id), address);
+        return n;
+      }),
+    );
+    fresh.push(...launched);
+    started += launched.length;
+    const batch = launched.map((n) => n.task.id.slice(0, 12));
     if (batch.length > 0) {
       say(`${name} has started ${batch.length} tasks: ${batch.map((id) => `(task ${id})`).join(" ")}.`);
       say(`${name} registered ${batch.length} targets in (target-group ${service.targetGroupArn})`);
@@ -269,16 +273,18 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
 
     // Tasks that exited, or failed their health checks after the grace period, are stopped and count as failed.
     const h = await targetHealthById(lb);
-    for (const n of [...fresh]) {
-      const code = await exitCode(docker.getContainer(n.task.id));
-      if (code !== undefined) await fail(n, `Essential container in task exited (exit code ${code})`);
-      else if (h.get(taskName(n.task.id)) === "unhealthy" && performance.now() - n.startedAt > grace)
-        await fail(n, `Task failed ELB health checks in (target-group ${service.targetGroupArn})`);
-    }
+    await Promise.all(
+      [...fresh].map(async (n) => {
+        const code = await exitCode(docker.getContainer(n.task.id));
+        if (code !== undefined) await fail(n, `Essential container in task exited (exit code ${code})`);
+        else if (h.get(taskName(n.task.id)) === "unhealthy" && performance.now() - n.startedAt > grace)
+          await fail(n, `Task failed ELB health checks in (target-group ${service.targetGroupArn})`);
+      }),
+    );
 
     if (service.circuitBreaker.enable && failedTasks >= threshold) {
       say(`${name} (deployment of ${service.container.image}) deployment failed: tasks failed to start.`);
-      for (const n of [...fresh]) await retire(n, "Scaling activity initiated by (deployment failed)");
+      await Promise.all([...fresh].map((n) => retire(n, "Scaling activity initiated by (deployment failed)")));
       if (!service.circuitBreaker.rollback || old.length === 0)
         throw new StepError(
           `The ECS deployment of ${service.container.image} failed: ${failedTasks} tasks failed to start, and there is no earlier deployment to roll back to.`,
@@ -298,10 +304,12 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
       return { outcome: "rolled back", started, stopped, failedTasks, failures, ms: performance.now() - began };
     }
 
-    // Old tasks go once enough new ones are healthy (minimumHealthyPercent): drained, then stopped.
+    // Old tasks go, drained then stopped, as new ones turn healthy, or first when maximumPercent leaves
+    // no room to start the new ones; never below minimumHealthyPercent.
     const healthyNew = fresh.filter((n) => h.get(taskName(n.task.id)) === "healthy").length;
     const healthyOld = old.filter((t) => h.get(taskName(t.id)) === "healthy").length;
-    const stoppable = Math.min(old.length, healthyNew + healthyOld - minHealthy, healthyNew);
+    const roomNeeded = desired - fresh.length - Math.max(0, maxTasks - (fresh.length + old.length));
+    const stoppable = Math.min(old.length, healthyNew + healthyOld - minHealthy, Math.max(healthyNew, roomNeeded));
     if (stoppable > 0) {
       const going = old.slice(0, stoppable);
       say(`${name} deregistered ${going.length} targets in (target-group ${service.targetGroupArn})`);

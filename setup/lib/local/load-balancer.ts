@@ -336,15 +336,16 @@ export async function describeTargetHealth(lb: LoadBalancer): Promise<Target[]> 
       // The last check failed (a status code, a refused or timed-out connection), as opposed to passed or not run.
       const failing = !["", "INI", "L4OK", "L6OK", "L7OK"].includes(at(row, "check_status"));
       // A target that was healthy counts its failures (chkfail); one that never was has been failing
-      // since it was registered (this process's clock, else HAProxy's lastchg in whole seconds).
+      // since it was registered (this process's clock, else HAProxy's lastchg in whole seconds) for
+      // as long as `unhealthyThreshold` checks take, the last one allowed its whole timeout.
       const name = at(row, "svname");
       const since = registeredAt.get(`${lb.apiPort}/${name}`);
       const failingMs = since === undefined ? Number(at(row, "lastchg") || 0) * 1000 : performance.now() - since;
       const failedLongEnough =
         Number(at(row, "chkfail") || 0) >= lb.targetGroup.unhealthyThreshold ||
         failingMs >=
-          lb.targetGroup.unhealthyThreshold *
-            (scaled(lb.targetGroup.intervalSeconds, lb.speedup) + checkTimeoutMs(lb.targetGroup, lb.speedup));
+          lb.targetGroup.unhealthyThreshold * scaled(lb.targetGroup.intervalSeconds, lb.speedup) +
+            checkTimeoutMs(lb.targetGroup, lb.speedup);
       const health: TargetHealth = /^(DRAIN|MAINT|NOLB)/.test(status)
         ? "draining"
         : status.startsWith("UP")
