@@ -76,7 +76,8 @@ export class MotoContainer {
       port: MOTO_PORT,
       runId: this.runId,
       labels: this.labels,
-      wait: Wait.forHttp("/moto-api/", MOTO_PORT).forStatusCode(200),
+      // Werkzeug says so once its socket listens: no polling (an HTTP wait polls once a second).
+      wait: Wait.forLogMessage("Running on"),
       stopTimeoutMs: 2_000,
     });
     return new StartedMotoContainer(container.url, this.region, container.id, () => container.stop());

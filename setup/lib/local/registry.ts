@@ -30,7 +30,8 @@ export async function ensureRegistry(prefix: string, image: string): Promise<Reg
         runId: rehearsalRunId(prefix),
         labels: rehearsalLabels(prefix, "registry"),
         volumes: [[REGISTRY_VOLUME, "/var/lib/docker-registry"]],
-        wait: Wait.forHttp("/v2/", 5000).forStatusCode(200),
+        // Distribution says so once its socket listens: no polling (an HTTP wait polls once a second).
+        wait: Wait.forLogMessage("listening on"),
         startupTimeoutMs: 30_000,
       });
       return started.url;
