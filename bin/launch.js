@@ -3,6 +3,8 @@
 // gets one sentence saying what is needed instead of a syntax error, and then
 // the TypeScript entry runs on Node's own type stripping (no build step).
 // Type-checked (tsconfig checks this file), so each entry's call is checked too.
+// A namespace import: an old Node (the one told to upgrade below) lacks enableCompileCache.
+import * as nodeModule from "node:module";
 import { fileURLToPath } from "node:url";
 
 /** The oldest Node that runs TypeScript files without a flag (type stripping on by default). */
@@ -37,5 +39,8 @@ export async function launch(name) {
     );
     process.exit(2);
   }
+  // Compiled code of the project and its dependencies kept in the OS's temporary directory:
+  // about half a second less at every start after the first.
+  nodeModule.enableCompileCache?.();
   process.exit(await ENTRIES[name](process.argv.slice(2)));
 }
