@@ -11,14 +11,19 @@ import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
 const PREFIX = "codebuild-test";
 const encode = (text: string) => new TextEncoder().encode(text);
 
-function build(buildspec: string, files: Record<string, string> = {}, env: Record<string, string>[] = []) {
+function build(
+  buildspec: string,
+  files: Record<string, string> = {},
+  env: Record<string, string>[] = [],
+  timeoutMinutes = 5,
+) {
   const source = new Map(Object.entries({ "buildspec.yml": buildspec, ...files }).map(([k, v]) => [k, encode(v)]));
   return runBuild({
     prefix: PREFIX,
     image: readImages(process.env).build,
     projectName: "demo-build",
     buildspecFile: "buildspec.yml",
-    timeoutMinutes: 5,
+    timeoutMinutes,
     source,
     environment: env,
   });
@@ -57,6 +62,50 @@ phases:
       "tag=v-1.2.3 dir=out from=buildspec overridden=start-build src=/codebuild/output/src",
     );
     expect(result.exportedVariables).toEqual({ IMAGE_TAG: "v-1.2.3" });
+  });
+
+  it("passes each command's output on exactly: stderr, no final newline, many lines, a command that exits its shell", async () => {
+    const result = await build(
+      `version: 0.2
+phases:
+  build:
+    commands:
+      - echo to-stderr >&2
+      - printf no-newline
+      - seq 1 5000
+      - cat
+      - exit 0
+      - echo after-exit
+`,
+    );
+    expect(result.status).toBe("SUCCEEDED");
+    const lines = printed(result);
+    expect(lines).toContain("to-stderr");
+    expect(lines).toContain("no-newline");
+    const numbers = lines.filter((l) => /^\d+$/.test(l));
+    expect(numbers).toEqual(Array.from({ length: 5000 }, (_, i) => String(i + 1)));
+    // `exit` ends that command only, as in CodeBuild; the next command runs.
+    expect(lines).toContain("after-exit");
+  });
+
+  it("stops the build where it stands at the project's timeout (TIMED_OUT, BUILD_TIMED_OUT)", async () => {
+    const result = await build(
+      `version: 0.2
+phases:
+  build:
+    commands:
+      - echo started
+      - sleep 60
+      - echo never
+`,
+      {},
+      [],
+      0.05,
+    );
+    expect(result.status).toBe("TIMED_OUT");
+    expect(result.failure).toMatch(/^Phase: BUILD, Code: BUILD_TIMED_OUT/);
+    expect(printed(result)).toContain("started");
+    expect(printed(result)).not.toContain("never");
   });
 
   it("stops a phase at its failing command, still runs its finally, and ends the build after PRE_BUILD", async () => {
