@@ -27,7 +27,7 @@ import { makeClient } from "../setup/lib/aws/clients.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
 import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
 import { InterruptedError } from "../setup/lib/errors.ts";
-import { removeContainers } from "../setup/lib/local/docker.ts";
+import { connectDocker, removeContainers } from "../setup/lib/local/docker.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
 import { loadBalancerUrl, removeTaskNetwork } from "../setup/lib/local/load-balancer.ts";
 import { lesson } from "../setup/lesson.ts";
@@ -80,6 +80,14 @@ async function images(prefix: string): Promise<number> {
   return ((await ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }))).imageIds ?? []).length;
 }
 
+/** The Docker engine's tags of the run's app images (built in the build container, pulled for the tasks). */
+async function engineImages(prefix: string): Promise<string[]> {
+  const docker = (await connectDocker()).container.dockerode;
+  return (await docker.listImages())
+    .flatMap((i) => i.RepoTags ?? [])
+    .filter((tag) => new RegExp(`^127\\.0\\.0\\.1:\\d+/${prefix}-app:`).test(tag));
+}
+
 beforeEach(() => sink.clear());
 
 const usedPrefixes: string[] = [];
@@ -109,6 +117,7 @@ describe("the local rehearsal", () => {
     expect(await buckets(prefix)).toEqual([]);
     expect(await images(prefix)).toBe(0);
     expect(await findRehearsal(prefix)).toEqual([]);
+    expect(await engineImages(prefix)).toEqual([]);
   }, 300_000);
 
   it("--keep leaves it running and answering; teardown then removes it, and a second teardown succeeds", async () => {
@@ -145,8 +154,11 @@ describe("the local rehearsal", () => {
       /would delete: stack lab-keep-service[\s\S]*would delete: every object version in s3:\/\/lab-keep-artifacts/,
     );
     expect(await activeStacks(prefix)).toHaveLength(4);
+    expect((await engineImages(prefix)).length).toBeGreaterThan(0);
 
     expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
+    expect(sink.text()).toMatch(/removed \d+ app image\(s\) from the Docker engine/);
+    expect(await engineImages(prefix)).toEqual([]);
     expect(await activeStacks(prefix)).toEqual([]);
     expect(await findRehearsal(prefix)).toEqual([]);
     // The proxy, the tasks and their network are gone too: nothing is left to remove.

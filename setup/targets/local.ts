@@ -14,7 +14,7 @@ import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
 import { REHEARSAL_SPEEDUP, releaseLocally } from "../lib/local/pipeline.ts";
 import { readServiceEvents } from "../lib/local/service-events.ts";
 import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/pipeline-definition.ts";
-import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME } from "../lib/local/registry.ts";
+import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME, removeEngineImages } from "../lib/local/registry.ts";
 import { loadBalancerUrl, removeTaskNetwork, taskNetwork } from "../lib/local/load-balancer.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";
 import { ensureEmulator, findRehearsal } from "../lib/local/rehearsal.ts";
@@ -234,6 +234,9 @@ export function localTarget(config: Config): Target {
               );
           }
           await removeContainers(standIns.map((c) => c.id));
+          // The engine's copies of the app images (built in the build container, pulled for the tasks).
+          const engineImages = await removeEngineImages(ecrRepositoryName(prefix));
+          if (engineImages.length > 0) removed.push(`${engineImages.length} app image(s) from the Docker engine`);
           return [...removed, ...standIns.map((c) => `the ${c.role} container`)];
         },
         async afterBucket(bucket) {

@@ -9,6 +9,7 @@
 import { Wait } from "testcontainers";
 import { PrerequisiteError } from "../errors.ts";
 import { startContainer } from "./containers.ts";
+import { connectDocker } from "./docker.ts";
 import { rehearsalLabels, rehearsalRunId, reuseOrStart } from "./rehearsal.ts";
 
 /** The registries' shared layer store. */
@@ -96,6 +97,36 @@ export async function deleteRegistryImages(
       throw new Error(`registry ${address}: deleting ${repository}:${tag} answered ${deleted.status}`);
   }
   return tags;
+}
+
+/**
+ * Removes the Docker engine's own copies of one repository's images: the tags
+ * the build container made (`docker build -t <registry>/<repository>:<tag>`)
+ * and the tasks pulled, whatever port the registry had. Images a container
+ * still uses stay. Returns the tags removed.
+ */
+export async function removeEngineImages(repository: string): Promise<string[]> {
+  const docker = (await connectDocker()).container.dockerode;
+  // 127.0.0.1:<port>/<repository>:<tag>
+  const ours = (tag: string) =>
+    tag.startsWith("127.0.0.1:") && tag.slice(tag.indexOf("/") + 1, tag.lastIndexOf(":")) === repository;
+  const tags = (await docker.listImages()).flatMap((image) => (image.RepoTags ?? []).filter(ours));
+  const removed = await Promise.all(
+    tags.map((tag) =>
+      docker
+        .getImage(tag)
+        .remove()
+        .then(
+          () => tag,
+          (error: unknown) => {
+            // Gone meanwhile, or in use by a container: not this teardown's to force.
+            if ([404, 409].includes((error as { statusCode?: number }).statusCode ?? 0)) return undefined;
+            throw error;
+          },
+        ),
+    ),
+  );
+  return removed.filter((t): t is string => t !== undefined);
 }
 
 /** A repository no rehearsal owns, holding the last image pushed: where new repositories take their layers from. */
