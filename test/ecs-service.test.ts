@@ -11,8 +11,13 @@ import { readImages } from "../setup/lib/config.ts";
 import { StepError } from "../setup/lib/errors.ts";
 import { buildImage } from "../setup/lib/local/docker-build.ts";
 import { connectDocker, removeContainers } from "../setup/lib/local/docker.ts";
-import { circuitBreakerThreshold, listTasks, rollOutService } from "../setup/lib/local/ecs-service.ts";
-import { ensureLoadBalancer, type LoadBalancer, removeTaskNetwork } from "../setup/lib/local/load-balancer.ts";
+import { circuitBreakerThreshold, listTasks, rollOutService, taskName } from "../setup/lib/local/ecs-service.ts";
+import {
+  describeTargetHealth,
+  ensureLoadBalancer,
+  type LoadBalancer,
+  removeTaskNetwork,
+} from "../setup/lib/local/load-balancer.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
 import type { ServiceDefinition } from "../setup/lib/local/service-definition.ts";
 import { probe } from "../setup/lib/probe.ts";
@@ -73,7 +78,7 @@ function definition(
 let lb: LoadBalancer;
 const events: string[] = [];
 
-const rollOut = (service: ServiceDefinition) =>
+const rollOut = (service: ServiceDefinition, signal?: AbortSignal, onEvent?: (e: string) => void) =>
   rollOutService({
     prefix: PREFIX,
     service,
@@ -82,7 +87,11 @@ const rollOut = (service: ServiceDefinition) =>
     speedup: 10,
     memoryMiB: service.memoryMiB,
     lb,
-    say: (e) => events.push(e),
+    say: (e) => {
+      events.push(e);
+      onEvent?.(e);
+    },
+    ...(signal ? { signal } : {}),
   });
 
 async function cleanUp(): Promise<void> {
@@ -200,6 +209,39 @@ describe("the ECS service stand-in", () => {
     // The restored tasks are the previous revision's: deploying it again has nothing to do.
     expect((await rollOut(definition({ MODE: "good", VERSION: "2" }, tight))).outcome).toBe("unchanged");
   }, 60_000);
+
+  it.each([
+    ["the new tasks started", /has started 2 tasks/, 0],
+    ["the new tasks' health checks", /has started 2 tasks/, 600],
+    ["an old task draining", /deregistered 1 targets/, 0],
+    ["an old task stopped", /has stopped 1 running tasks/, 0],
+  ])(
+    "interrupted at %s, a re-run finishes the rollout with zero failed requests",
+    async (_moment, at, delayMs) => {
+      const next = String(Number((await version()) ?? 0) + 1);
+      const wanted = definition({ MODE: "good", VERSION: next });
+      const traffic = watchTraffic(lb.url, 5);
+      const interrupt = new AbortController();
+      const interrupted = await rollOut(wanted, interrupt.signal, (e) => {
+        if (at.test(e)) setTimeout(() => interrupt.abort(new Error("interrupted")), delayMs);
+      }).catch((e: unknown) => e);
+      expect(interrupted).toEqual(new Error("interrupted"));
+
+      const result = await rollOut(wanted);
+      const seen = await traffic.stop();
+      expect(result.outcome).not.toBe("rolled back");
+      expect(seen.failed).toBe(0);
+      expect(await version()).toBe(next);
+      // Exactly the desired count, all of the wanted revision, each registered and healthy once.
+      const tasks = await listTasks(PREFIX);
+      expect(tasks).toHaveLength(2);
+      expect(new Set(tasks.map((t) => t.revision)).size).toBe(1);
+      const targets = await describeTargetHealth(lb);
+      expect(targets.map((t) => t.id).sort()).toEqual(tasks.map((t) => taskName(t.id)).sort());
+      expect(targets.every((t) => t.health === "healthy")).toBe(true);
+    },
+    60_000,
+  );
 
   it("fails with one sentence when a first deployment fails and there is nothing to roll back to", async () => {
     await removeContainers((await listTasks(PREFIX)).map((t) => t.id));

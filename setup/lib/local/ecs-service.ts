@@ -152,6 +152,7 @@ async function restoreTasks(
   // The previous revision served until now: its new tasks come up as it did, within a minute.
   const deadline = performance.now() + 60_000;
   for (;;) {
+    signal?.throwIfAborted();
     const health = await targetHealthById(lb);
     if (ids.every((id) => health.get(taskName(id)) === "healthy")) return ids;
     if (performance.now() > deadline)
@@ -159,7 +160,8 @@ async function restoreTasks(
         "The rollback's tasks did not turn healthy within a minute.",
         "Run the same command again: the next release starts from what runs.",
       );
-    await sleep(100, undefined, { signal });
+    // Not aborted by the signal (that would throw an AbortError): the loop's top throws the signal's reason.
+    await sleep(100);
   }
 }
 
@@ -251,7 +253,7 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
   };
 
   for (;;) {
-    if (signal?.aborted) throw signal.reason as Error;
+    signal?.throwIfAborted();
     // Start new tasks while the deployment has room (maximumPercent).
     const room = Math.min(desired - fresh.length, maxTasks - (fresh.length + old.length));
     // ECS launches a deployment's tasks together, not one after the other.
@@ -326,6 +328,6 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
       say(`${name} has reached a steady state.`);
       return { outcome: "steady", started, stopped, failedTasks, failures, ms: performance.now() - began };
     }
-    await sleep(100, undefined, { signal });
+    await sleep(100);
   }
 }
