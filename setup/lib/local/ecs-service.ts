@@ -324,6 +324,8 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
       old = old.filter((t) => !going.includes(t));
     }
 
+    // An interruption during the last draining or stop still ends the rollout here: a re-run finds it done.
+    signal?.throwIfAborted();
     if (await steady()) {
       say(`${name} has reached a steady state.`);
       return { outcome: "steady", started, stopped, failedTasks, failures, ms: performance.now() - began };
