@@ -83,36 +83,13 @@ async function dockerSocket(): Promise<{ path: string; gid: number }> {
   return { path, gid: (await stat(path)).gid };
 }
 
-/** Runs one shell snippet in the container; resolves with its exit code. */
-async function execute(
-  container: Dockerode.Container,
-  shell: string,
-  script: string,
-  env: readonly string[],
-  onOutput: (text: string) => void,
-): Promise<number> {
-  const docker = (await connectDocker()).container.dockerode;
-  const exec = await container.exec({
-    Cmd: [shell, "-c", script],
-    Env: [...env],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const out = new PassThrough();
-  out.on("data", (chunk: Buffer) => onOutput(chunk.toString("utf8")));
-  docker.modem.demuxStream(stream, out, out);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", resolve);
-    stream.on("error", reject);
-  });
-  return (await exec.inspect()).ExitCode ?? 1;
-}
-
 /** A shell session in the build container that runs the build's commands one after another. */
 interface BuildShell {
-  /** Runs one script with `shell` (its output, stderr merged, goes to the session's listener); resolves with its exit code. */
-  run(script: string, succeeding: boolean): Promise<number>;
+  /**
+   * Runs one script with the buildspec's shell; resolves with its exit code. Its output, stderr
+   * merged, goes to `onOutput`, else to the build log.
+   */
+  run(script: string, succeeding: boolean, onOutput?: (text: string) => void): Promise<number>;
   /** Ends the session. */
   close(): void;
 }
@@ -127,7 +104,7 @@ interface BuildShell {
 async function startBuildShell(
   container: Dockerode.Container,
   shell: string,
-  onOutput: (text: string) => void,
+  log: (text: string) => void,
 ): Promise<BuildShell> {
   const docker = (await connectDocker()).container.dockerode;
   const marker = `__lab_command_done_${randomUUID().replaceAll("-", "")}`;
@@ -151,6 +128,7 @@ async function startBuildShell(
   const decoder = new StringDecoder("utf8");
   const done = new RegExp(`\\n${marker} (\\d+)\\n`);
   let pending = "";
+  let onOutput = log;
   let waiting: ((code: number) => void) | undefined;
   const finish = (code: number) => {
     const resolve = waiting;
@@ -180,9 +158,10 @@ async function startBuildShell(
   stream.on("end", ended);
   stream.on("error", ended);
   return {
-    run(script, succeeding) {
+    run(script, succeeding, listener = log) {
       return new Promise<number>((resolve) => {
         if (stream.destroyed || !stream.writable) return resolve(137);
+        onOutput = listener;
         waiting = resolve;
         stream.write(`${succeeding ? 1 : 0} ${Buffer.from(script, "utf8").toString("base64")}\n`);
       });
@@ -345,12 +324,12 @@ export async function runBuild(input: BuildInput): Promise<BuildResult> {
     void container.kill().catch(() => undefined);
   }, input.timeoutMinutes * 60_000);
   const work = await mkdtemp(join(tmpdir(), "aws-cicd-lab-build-out-"));
-  let session: BuildShell | undefined;
+  let shell: BuildShell | undefined;
   try {
     const downloadStart = performance.now();
     await copyIn(container, input.source);
-    session = await startBuildShell(container, spec.shell, output);
-    const buildShell = session;
+    const session = await startBuildShell(container, spec.shell, output);
+    shell = session;
     phases.push({ name: "DOWNLOAD_SOURCE", status: "SUCCEEDED", seconds: (performance.now() - downloadStart) / 1000 });
 
     let succeeding = true;
@@ -370,7 +349,7 @@ export async function runBuild(input: BuildInput): Promise<BuildResult> {
       const runAll = async (commands: readonly string[]) => {
         for (const command of commands) {
           container_(`Running command ${command}`);
-          const code = await buildShell.run(commandScript(command), succeeding);
+          const code = await session.run(commandScript(command), succeeding);
           flush();
           if (timedOut) {
             failure = `Phase: ${label}, Code: BUILD_TIMED_OUT, Message: Build has timed out after ${input.timeoutMinutes} minutes`;
@@ -438,11 +417,9 @@ export async function runBuild(input: BuildInput): Promise<BuildResult> {
     if (succeeding && spec.exportedVariables.length > 0) {
       let json = "";
       const names = JSON.stringify(spec.exportedVariables);
-      await execute(
-        container,
-        "sh",
+      await session.run(
         `set -a; . ${STATE_DIR}/env; node -e 'process.stdout.write(JSON.stringify(Object.fromEntries(${names}.map((n) => [n, process.env[n] ?? ""]))))'`,
-        [],
+        true,
         (t) => (json += t),
       );
       Object.assign(exportedVariables, JSON.parse(json) as Record<string, string>);
@@ -463,7 +440,7 @@ export async function runBuild(input: BuildInput): Promise<BuildResult> {
     throw error;
   } finally {
     clearTimeout(deadline);
-    session?.close();
+    shell?.close();
     input.signal?.removeEventListener("abort", onAbort);
     await removeContainer();
     await rm(work, { recursive: true, force: true });
