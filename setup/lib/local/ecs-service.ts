@@ -44,6 +44,9 @@ export interface Task {
 
 export const taskName = (id: string): string => `task-${id.slice(0, 12)}`;
 
+/** Tasks as ECS's events name them: "(task 0123456789ab) (task …)". */
+const taskList = (ids: readonly string[]): string => ids.map((id) => `(task ${id.slice(0, 12)})`).join(" ");
+
 /** The prefix's tasks, running or not. */
 export async function listTasks(prefix: string): Promise<Task[]> {
   return (await findRehearsal(prefix))
@@ -239,7 +242,7 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
 
   /** Takes a new task out: no draining (it never served, or is failing), stopped, forgotten. */
   const retire = async (n: NewTask, reason: string) => {
-    say(`${name} has stopped 1 running tasks: (task ${n.task.id.slice(0, 12)}): ${reason}`);
+    say(`${name} has stopped 1 running tasks: ${taskList([n.task.id])}: ${reason}`);
     await deregisterTarget(lb, taskName(n.task.id), { drain: false }).catch(() => undefined);
     await stopTask(n.task.id);
     fresh.splice(fresh.indexOf(n), 1);
@@ -267,10 +270,9 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
     );
     fresh.push(...launched);
     started += launched.length;
-    const batch = launched.map((n) => n.task.id.slice(0, 12));
-    if (batch.length > 0) {
-      say(`${name} has started ${batch.length} tasks: ${batch.map((id) => `(task ${id})`).join(" ")}.`);
-      say(`${name} registered ${batch.length} targets in (target-group ${service.targetGroupArn})`);
+    if (launched.length > 0) {
+      say(`${name} has started ${launched.length} tasks: ${taskList(launched.map((n) => n.task.id))}.`);
+      say(`${name} registered ${launched.length} targets in (target-group ${service.targetGroupArn})`);
     }
 
     // Tasks that exited, or failed their health checks after the grace period, are stopped and count as failed.
@@ -298,9 +300,7 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
       if (missing > 0 && old[0]) {
         const restored = await restoreTasks(old[0].id, missing, lb, input.network, signal);
         started += restored.length;
-        say(
-          `${name} has started ${restored.length} tasks: ${restored.map((id) => `(task ${id.slice(0, 12)})`).join(" ")}.`,
-        );
+        say(`${name} has started ${restored.length} tasks: ${taskList(restored)}.`);
       }
       say(`${name} has reached a steady state.`);
       return { outcome: "rolled back", started, stopped, failedTasks, failures, ms: performance.now() - began };
@@ -317,9 +317,7 @@ export async function rollOutService(input: RolloutInput): Promise<RolloutResult
       say(`${name} deregistered ${going.length} targets in (target-group ${service.targetGroupArn})`);
       await Promise.all(going.map((t) => deregisterTarget(lb, taskName(t.id))));
       await Promise.all(going.map((t) => stopTask(t.id)));
-      say(
-        `${name} has stopped ${going.length} running tasks: ${going.map((t) => `(task ${t.id.slice(0, 12)})`).join(" ")}.`,
-      );
+      say(`${name} has stopped ${going.length} running tasks: ${taskList(going.map((t) => t.id))}.`);
       stopped += going.length;
       old = old.filter((t) => !going.includes(t));
     }

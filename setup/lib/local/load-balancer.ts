@@ -353,7 +353,7 @@ export async function describeTargetHealth(lb: LoadBalancer): Promise<Target[]> 
           : status === "DOWN" && failing && failedLongEnough
             ? "unhealthy"
             : "initial";
-      return { id: at(row, "svname"), health, connections: Number(at(row, "scur") || 0) };
+      return { id: name, health, connections: Number(at(row, "scur") || 0) };
     });
 }
 
