@@ -17,6 +17,7 @@ import {
   ensureLoadBalancer,
   type LoadBalancer,
   removeTaskNetwork,
+  runtimeApi,
 } from "../setup/lib/local/load-balancer.ts";
 import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
 import type { ServiceDefinition } from "../setup/lib/local/service-definition.ts";
@@ -120,6 +121,33 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(cleanUp, 60_000);
 
+/** The tasks an ECS event names: "(task 0123456789ab)". */
+const taskIds = (event: string): string[] => [...event.matchAll(/\(task ([0-9a-f]{12})\)/g)].map((m) => m[1] ?? "");
+
+/**
+ * Until one of these tasks' targets has passed a health check without being healthy yet: HAProxy
+ * shows a server going up as "DOWN n/rise" until `rise` checks in a row have passed.
+ */
+async function checksUnderWay(tasks: readonly string[]): Promise<void> {
+  const names = new Set(tasks.map((id) => `task-${id}`));
+  // Bounded, so a proxy that never reports it fails the test instead of polling on after it.
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
+    const [header, ...rows] = (await runtimeApi(lb.apiPort, "show stat")).replace(/^# /, "").trim().split("\n");
+    const columns = (header ?? "").split(",");
+    const under = rows
+      .map((r) => r.split(","))
+      .some((r) => {
+        const at = (c: string) => r[columns.indexOf(c)] ?? "";
+        // "UP" too: on a loaded machine the poll may first see the target after its last check.
+        return names.has(at("svname")) && /^(DOWN \d+\/\d+|UP)$/.test(at("status"));
+      });
+    if (under) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("no target of the new tasks passed a health check within 10 s");
+}
+
 const version = async () => (await probe<{ version: string; mode: string }>(lb.url)).json?.version;
 
 describe("the ECS service stand-in", () => {
@@ -210,20 +238,30 @@ describe("the ECS service stand-in", () => {
     expect((await rollOut(definition({ MODE: "good", VERSION: "2" }, tight))).outcome).toBe("unchanged");
   }, 60_000);
 
+  // Each interruption happens at the moment itself, never on a timer: the abort is raised inside the
+  // event's callback (the rollout checks its signal before anything else happens), or, for the health
+  // checks, once the proxy reports that a new target passed a check: the rollout still has the other
+  // checks, the draining and the stop ahead of it, so it cannot have ended.
   it.each([
-    ["the new tasks started", /has started 2 tasks/, 0],
-    ["the new tasks' health checks", /has started 2 tasks/, 600],
-    ["the old tasks draining", /deregistered \d+ targets/, 0],
-    ["old tasks stopped", /has stopped \d+ running tasks/, 0],
-  ])(
+    ["the new tasks started", /has started 2 tasks/, "at once"],
+    ["the new tasks' health checks", /has started 2 tasks/, "on a passed check"],
+    ["the old tasks draining", /deregistered \d+ targets/, "at once"],
+    ["old tasks stopped", /has stopped \d+ running tasks/, "at once"],
+  ] as const)(
     "interrupted at %s, a re-run finishes the rollout with zero failed requests",
-    async (_moment, at, delayMs) => {
+    async (_moment, at, when) => {
       const next = String(Number((await version()) ?? 0) + 1);
       const wanted = definition({ MODE: "good", VERSION: next });
       const traffic = watchTraffic(lb.url, 5);
       const interrupt = new AbortController();
       const interrupted = await rollOut(wanted, interrupt.signal, (e) => {
-        if (at.test(e)) setTimeout(() => interrupt.abort(new Error("interrupted")), delayMs);
+        if (!at.test(e) || interrupt.signal.aborted) return;
+        if (when === "at once") interrupt.abort(new Error("interrupted"));
+        else
+          void checksUnderWay(taskIds(e)).then(
+            () => interrupt.abort(new Error("interrupted")),
+            (error: unknown) => interrupt.abort(error),
+          );
       }).catch((e: unknown) => e);
       expect(interrupted).toEqual(new Error("interrupted"));
 
