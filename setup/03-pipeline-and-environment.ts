@@ -1,7 +1,14 @@
 // Step 03: the pipeline and the environment, side by side.
 import { notDone, readyStack } from "./checks/check.ts";
 import { environmentStack } from "./lib/aws/environment-stack.ts";
-import { codeCommitRepositoryName, prefixTags, SOURCE_KEY, stackName, templateFile } from "./lib/aws/naming.ts";
+import {
+  codeCommitRepositoryName,
+  prefixTags,
+  SOURCE_KEY,
+  STACK_CAPABILITIES,
+  stackName,
+  templateFile,
+} from "./lib/aws/naming.ts";
 import { type DeployResult, deployStack, type StackSpec } from "./lib/aws/stacks.ts";
 import type { RunContext } from "./lib/context.ts";
 import { StepError } from "./lib/errors.ts";
@@ -50,7 +57,7 @@ slow part, so it is built while the pipeline's first run is already testing.`);
       SourceObjectKey: source.provider === "S3" ? source.location : SOURCE_KEY,
     },
     tags: prefixTags(config.prefix),
-    capabilities: ["CAPABILITY_IAM"],
+    capabilities: STACK_CAPABILITIES.pipeline,
   });
   const results = await Promise.allSettled([pipeline, environment]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");

@@ -12,7 +12,7 @@ import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from "@
 import { beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
-import { prefixTags, stackName, templateFile } from "../setup/lib/aws/naming.ts";
+import { prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "../setup/lib/aws/naming.ts";
 import { deleteStack, deployStack, describeStack, outputsOf } from "../setup/lib/aws/stacks.ts";
 
 const fixture = useEmulator();
@@ -53,7 +53,7 @@ describe.each([
           RepositoryName: `${prefix}-app`,
         },
         tags: prefixTags(prefix),
-        capabilities: ["CAPABILITY_IAM"],
+        capabilities: STACK_CAPABILITIES.pipeline,
       },
       fast,
     );

@@ -30,7 +30,14 @@ import { GetBucketEncryptionCommand, GetBucketTaggingCommand, HeadBucketCommand,
 import { beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
-import { PREFIX_TAG, prefixTags, type StackRole, stackName, templateFile } from "../setup/lib/aws/naming.ts";
+import {
+  PREFIX_TAG,
+  prefixTags,
+  STACK_CAPABILITIES,
+  type StackRole,
+  stackName,
+  templateFile,
+} from "../setup/lib/aws/naming.ts";
 import { type DeployResult, deleteStack, deployStack, describeStack } from "../setup/lib/aws/stacks.ts";
 import { releaseVpcForDelete } from "../setup/lib/local/emulator-gaps.ts";
 
@@ -54,7 +61,7 @@ function deploy(role: StackRole, parameters: Record<string, string> = {}): Promi
       templateFile: templateFile(role),
       parameters: { Prefix: prefix, ...parameters },
       tags: prefixTags(prefix),
-      capabilities: ["CAPABILITY_IAM"],
+      capabilities: STACK_CAPABILITIES[role],
     },
     fast,
   );

@@ -12,7 +12,14 @@ import { BatchDeleteImageCommand, DescribeImagesCommand, PutImageCommand } from 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { awsClients } from "../setup/lib/aws/clients.ts";
-import { ecrRepositoryName, prefixTags, SOURCE_KEY, stackName, templateFile } from "../setup/lib/aws/naming.ts";
+import {
+  ecrRepositoryName,
+  prefixTags,
+  SOURCE_KEY,
+  STACK_CAPABILITIES,
+  stackName,
+  templateFile,
+} from "../setup/lib/aws/naming.ts";
 import { collectSource, uploadSourceZip } from "../setup/lib/aws/source.ts";
 import { deployStack } from "../setup/lib/aws/stacks.ts";
 import { readImages } from "../setup/lib/config.ts";
@@ -58,7 +65,7 @@ beforeAll(async () => {
       templateFile: templateFile("environment"),
       parameters: { Prefix: PREFIX },
       tags: prefixTags(PREFIX),
-      capabilities: ["CAPABILITY_IAM"],
+      capabilities: STACK_CAPABILITIES.environment,
     },
     options,
   );
@@ -102,7 +109,7 @@ async function deployPipeline(edit: (text: string) => string = (t) => t): Promis
         SourceObjectKey: SOURCE_KEY,
       },
       tags: prefixTags(PREFIX),
-      capabilities: ["CAPABILITY_IAM"],
+      capabilities: STACK_CAPABILITIES.pipeline,
     },
     options,
   );

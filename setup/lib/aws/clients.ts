@@ -21,6 +21,7 @@ import { Readable } from "node:stream";
 import { text as readText } from "node:stream/consumers";
 import type { FinalizeHandler, FinalizeHandlerArguments, HttpResponse, MiddlewareStack } from "@smithy/types";
 import type { AwsSettings } from "../config.ts";
+import { refuseMissingCapabilities } from "../local/cloudformation/capabilities.ts";
 
 /** What every SDK v3 client constructor accepts that this factory sets. */
 interface CommonClientConfig {
@@ -90,7 +91,11 @@ function readEmulatorTimestamps(client: unknown): void {
 /** Builds an SDK v3 client, e.g. `makeClient(S3Client, config.aws)`. */
 export function makeClient<C>(Client: new (config: CommonClientConfig) => C, aws: AwsSettings): C {
   const client = new Client(clientConfig(aws));
-  if (aws.endpoint !== undefined) readEmulatorTimestamps(client);
+  if (aws.endpoint !== undefined) {
+    readEmulatorTimestamps(client);
+    // The emulator creates what AWS refuses for unacknowledged IAM resources: refused here as AWS does.
+    if (client instanceof CloudFormationClient) refuseMissingCapabilities(client);
+  }
   return client;
 }
 

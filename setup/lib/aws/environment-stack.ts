@@ -2,7 +2,7 @@
 // balancer takes about 3 minutes) and needs nothing from the others, so step
 // 01 starts it when the run goes on to step 03, and step 03 deploys it (or
 // follows the create step 01 started) before the pipeline's Deploy needs it.
-import { prefixTags, stackName, templateFile } from "./naming.ts";
+import { prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "./naming.ts";
 import type { StackSpec } from "./stacks.ts";
 
 export function environmentStack(prefix: string): StackSpec {
@@ -11,6 +11,6 @@ export function environmentStack(prefix: string): StackSpec {
     templateFile: templateFile("environment"),
     parameters: { Prefix: prefix },
     tags: prefixTags(prefix),
-    capabilities: ["CAPABILITY_IAM"],
+    capabilities: STACK_CAPABILITIES.environment,
   };
 }

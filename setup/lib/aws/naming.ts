@@ -18,6 +18,18 @@ export function templateFile(role: StackRole): string {
   return `${TEMPLATE_DIR}${role}.yaml`;
 }
 
+/**
+ * What each stack's deploy acknowledges, as its template needs it (CloudFormation refuses less):
+ * the pipeline names an IAM resource (its service boundary's ManagedPolicyName); the service stack
+ * has unnamed roles (pipeline.yaml's Deploy action passes this value); the others have no IAM resource.
+ */
+export const STACK_CAPABILITIES = Object.freeze({
+  bucket: [],
+  pipeline: ["CAPABILITY_NAMED_IAM"],
+  environment: [],
+  service: ["CAPABILITY_IAM"],
+} as const satisfies Record<StackRole, readonly ("CAPABILITY_IAM" | "CAPABILITY_NAMED_IAM")[]>);
+
 export function stackName(prefix: string, role: StackRole): string {
   return `${prefix}-${role}`;
 }
