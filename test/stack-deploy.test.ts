@@ -8,6 +8,7 @@ import {
   CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
+  DeleteStackCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
@@ -20,7 +21,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { serviceError } from "./support/service-error.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
-import { deployStack, type DeployOptions, startStack } from "../setup/lib/aws/stacks.ts";
+import { deleteStack, deployStack, type DeployOptions, startStack } from "../setup/lib/aws/stacks.ts";
 import { StepError } from "../setup/lib/errors.ts";
 import type { ResourceLine } from "../setup/lib/aws/stack-events.ts";
 
@@ -254,5 +255,124 @@ describe("a create started early (startStack), then followed by deployStack", ()
       /^Stack demo-bucket could not be created: ArtifactBucket \(.*\): You have reached the VPC quota$/,
     );
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+  });
+});
+
+describe("every stack wait ends, whatever the operation under way", () => {
+  const gone = serviceError("ValidationError", "Stack with id demo-bucket does not exist");
+  const emptyEvents = () => cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+  const changeSet = () => {
+    cfn.on(CreateChangeSetCommand).resolves({ Id: "cs-w", StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).resolves({ Status: "CREATE_COMPLETE", Changes: [{ Type: "Resource" }] });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+  };
+
+  it("deletes a stack rolling back once the rollback has ended (ROLLBACK_IN_PROGRESS → ROLLBACK_COMPLETE)", async () => {
+    emptyEvents();
+    cfn
+      .on(DescribeStacksCommand)
+      .resolvesOnce(stackAt("ROLLBACK_IN_PROGRESS"))
+      .resolvesOnce(stackAt("ROLLBACK_IN_PROGRESS"))
+      .resolvesOnce(stackAt("ROLLBACK_COMPLETE"))
+      .resolvesOnce(stackAt("DELETE_IN_PROGRESS"))
+      .resolves(stackAt("DELETE_COMPLETE"));
+    cfn.on(DeleteStackCommand).resolves({});
+    const notices: string[] = [];
+
+    expect(await deleteStack(client, "demo-bucket", { ...options([]), onNotice: (n) => notices.push(n) })).toBe(true);
+    expect(notices).toEqual(["demo-bucket is busy (ROLLBACK_IN_PROGRESS); waiting for it to finish first"]);
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ["UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"],
+    ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"],
+    ["IMPORT_ROLLBACK_IN_PROGRESS", "IMPORT_ROLLBACK_COMPLETE"],
+    ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"],
+  ])("updates a stack found in %s once it reaches %s", async (busy, settled) => {
+    emptyEvents();
+    changeSet();
+    cfn
+      .on(DescribeStacksCommand)
+      .resolvesOnce(stackAt(busy))
+      .resolvesOnce(stackAt(busy))
+      .resolvesOnce(stackAt(settled))
+      .resolvesOnce(stackAt("UPDATE_IN_PROGRESS"))
+      .resolves(stackAt("UPDATE_COMPLETE"));
+
+    expect((await deployStack(client, spec, options([]))).action).toBe("updated");
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.ChangeSetType).toBe("UPDATE");
+  });
+
+  it("deletes, with a notice, a stack whose create rolled back while waited for, and creates it again", async () => {
+    emptyEvents();
+    changeSet();
+    cfn.on(DeleteStackCommand).resolves({});
+    cfn
+      .on(DescribeStacksCommand)
+      .resolvesOnce(stackAt("ROLLBACK_IN_PROGRESS"))
+      .resolvesOnce(stackAt("ROLLBACK_COMPLETE"))
+      // deleteStack: found, then gone
+      .resolvesOnce(stackAt("ROLLBACK_COMPLETE"))
+      .rejectsOnce(gone)
+      // the create
+      .resolvesOnce(stackAt("CREATE_IN_PROGRESS"))
+      .resolves(stackAt("CREATE_COMPLETE"));
+    const notices: string[] = [];
+
+    const result = await deployStack(client, spec, { ...options([]), onNotice: (n) => notices.push(n) });
+
+    expect(result.action).toBe("created");
+    expect(notices).toEqual([
+      "demo-bucket is busy (ROLLBACK_IN_PROGRESS); waiting for it to finish first",
+      "demo-bucket is in ROLLBACK_COMPLETE from an earlier attempt; deleting it and creating it again",
+    ]);
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(1);
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.ChangeSetType).toBe("CREATE");
+  });
+
+  it("creates a stack that was being deleted once it is gone", async () => {
+    emptyEvents();
+    changeSet();
+    cfn
+      .on(DescribeStacksCommand)
+      .resolvesOnce(stackAt("DELETE_IN_PROGRESS"))
+      .rejectsOnce(gone)
+      .resolvesOnce(stackAt("CREATE_IN_PROGRESS"))
+      .resolves(stackAt("CREATE_COMPLETE"));
+
+    expect((await deployStack(client, spec, options([]))).action).toBe("created");
+  });
+
+  it("an update that rolls back (through the cleanup) fails with its reason when the rollback ends", async () => {
+    changeSet();
+    eventsInTwoPages([
+      event("ArtifactBucket", "UPDATE_FAILED", "Access Denied"),
+      event("demo-bucket", "UPDATE_ROLLBACK_IN_PROGRESS"),
+    ]);
+    cfn
+      .on(DescribeStacksCommand)
+      .resolvesOnce(stackAt("UPDATE_COMPLETE"))
+      .resolvesOnce(stackAt("UPDATE_ROLLBACK_IN_PROGRESS"))
+      .resolvesOnce(stackAt("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"))
+      .resolves(stackAt("UPDATE_ROLLBACK_COMPLETE"));
+
+    const error = (await deployStack(client, spec, options([])).catch((e: unknown) => e)) as StepError;
+    expect(error).toBeInstanceOf(StepError);
+    expect(error.message).toMatch(/^Stack demo-bucket could not be updated: ArtifactBucket \(.*\): Access Denied$/);
+  });
+
+  it("a stack that never leaves an operation fails past the limit, saying what it waited for", async () => {
+    cfn.on(DescribeStacksCommand).resolves(stackAt("UPDATE_ROLLBACK_IN_PROGRESS"));
+    const started = performance.now();
+
+    const error = (await deleteStack(client, "demo-bucket", { pollSeconds: 1, maxWaitSeconds: 2 }).catch(
+      (e: unknown) => e,
+    )) as StepError;
+    expect(error).toBeInstanceOf(StepError);
+    expect(error.message).toBe("Stack demo-bucket was still UPDATE_ROLLBACK_IN_PROGRESS after 2 s.");
+    expect(error.hint).toMatch(/run the same command again/);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
   });
 });

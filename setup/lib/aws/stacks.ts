@@ -1,8 +1,11 @@
 // CloudFormation stacks: deploy through a change set (create or update; "no
 // changes" is success) with live progress from stack events, and delete,
-// idempotently, waiting with the SDK's waiters. A stack left failed by an
-// earlier attempt is deleted and created again. Templates are files in infra/;
-// this module passes parameters and tags only.
+// idempotently. Every wait follows one rule: poll until the stack's status no
+// longer ends in _IN_PROGRESS, then judge where it ended (the SDK's waiters
+// each match only their own final states, so one of them waiting on a
+// rollback never ends). A stack left failed by an earlier attempt is deleted
+// and created again. Templates are files in infra/; this module passes
+// parameters and tags only.
 import { readFile } from "node:fs/promises";
 import {
   type Capability,
@@ -19,10 +22,8 @@ import {
   type StackEvent,
   UpdateStackCommand,
   waitUntilChangeSetCreateComplete,
-  waitUntilStackCreateComplete,
-  waitUntilStackDeleteComplete,
-  waitUntilStackUpdateComplete,
 } from "@aws-sdk/client-cloudformation";
+import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
 import { StepError } from "../errors.ts";
 import { type ResourceLine, StackProgress } from "./stack-events.ts";
 import { parseTemplate, resourceDescriptions } from "./templates.ts";
@@ -183,10 +184,44 @@ async function failureReason(client: CloudFormationClient, stackId: string, prog
   }
 }
 
+/** Whether an operation is under way: REVIEW_IN_PROGRESS (a change set never executed) is a resting state. */
+const isBusy = (status: string | undefined): boolean =>
+  status !== undefined && status.endsWith("_IN_PROGRESS") && status !== "REVIEW_IN_PROGRESS";
+
+/**
+ * The one waiting rule: polls until the stack's status no longer ends in
+ * _IN_PROGRESS (a create, update, rollback, cleanup, delete or import has
+ * ended, whichever way) and returns the stack as it ended; undefined when it
+ * is gone. Past the wait's limit it fails, saying what it waited for.
+ */
+export async function waitUntilStackSettled(
+  client: CloudFormationClient,
+  stackId: string,
+  options: DeployOptions,
+): Promise<Stack | undefined> {
+  let last: Stack | undefined;
+  const result = await createWaiter(waiterConfig(client, options), stackId, async () => {
+    last = await describeStack(client, stackId);
+    return { state: isBusy(last?.StackStatus) ? WaiterState.RETRY : WaiterState.SUCCESS, reason: last };
+  });
+  try {
+    checkExceptions(result);
+  } catch (error) {
+    throw new StepError(
+      `Stack ${last?.StackName ?? stackId} was still ${last?.StackStatus ?? "busy"} after ${options.maxWaitSeconds ?? 1800} s.`,
+      "Look at the stack's events in the CloudFormation console, then run the same command again: it carries on from where the stack is.",
+      error,
+    );
+  }
+  return last;
+}
+
 /**
  * Waits for an operation in progress on the stack to end. A create in progress
  * (one an earlier step started without waiting, e.g. step 01 starting the
- * environment) is followed with progress from its events.
+ * environment) is followed with progress from its events. The emulator
+ * ("direct") ends every operation at once or never (a failed create stays
+ * CREATE_IN_PROGRESS): nothing to wait for there.
  */
 async function settle(
   client: CloudFormationClient,
@@ -195,26 +230,16 @@ async function settle(
   descriptions: Readonly<Record<string, string>> = {},
 ): Promise<Stack | undefined> {
   const status = stack.StackStatus ?? "";
-  if (!status.endsWith("_IN_PROGRESS") || status === "REVIEW_IN_PROGRESS") return stack;
+  if (!isBusy(status) || options.method === "direct") return stack;
   const name = stack.StackId ?? stack.StackName ?? "";
-  const config = waiterConfig(client, options);
-  if (status === "CREATE_IN_PROGRESS" && options.method !== "direct") {
+  if (status === "CREATE_IN_PROGRESS") {
     options.onNotice?.(`${stack.StackName} is already being created; following it to the end`);
     const since = stack.CreationTime ?? new Date();
     const progress = new StackProgress(stack.StackName ?? name, descriptions, Object.keys(descriptions).length, since);
-    await watch(client, name, progress, options, waitUntilStackCreateComplete(config, { StackName: name })).catch(
-      () => undefined,
-    );
-    return describeStack(client, name);
+    return watch(client, name, progress, options, waitUntilStackSettled(client, name, options));
   }
   options.onNotice?.(`${stack.StackName} is busy (${status}); waiting for it to finish first`);
-  const waiter = status.startsWith("DELETE")
-    ? waitUntilStackDeleteComplete
-    : status.startsWith("CREATE")
-      ? waitUntilStackCreateComplete
-      : waitUntilStackUpdateComplete;
-  await waiter(config, { StackName: name }).catch(() => undefined);
-  return describeStack(client, name);
+  return waitUntilStackSettled(client, name, options);
 }
 
 export async function deleteStack(
@@ -223,28 +248,19 @@ export async function deleteStack(
   options: DeployOptions = {},
 ): Promise<boolean> {
   let stack = await describeStack(client, name);
-  // A stack still being created or updated (a release the pipeline started) cannot be deleted until that
-  // ends: wait for it. The emulator ("direct") finishes every operation at once, or never.
-  if (stack && options.method !== "direct") stack = await settle(client, stack, options);
+  // A stack still being created, updated or rolled back (a release the pipeline started) cannot be
+  // deleted until that ends: wait for it.
+  if (stack) stack = await settle(client, stack, options);
   if (!stack) return false;
   const stackId = stack.StackId ?? name;
   const progress = new StackProgress(name, {}, 0, new Date());
   await client.send(new DeleteStackCommand({ StackName: stackId }));
-  try {
-    await watch(
-      client,
-      stackId,
-      progress,
-      options,
-      waitUntilStackDeleteComplete(waiterConfig(client, options), { StackName: stackId }),
-    );
-  } catch (error) {
+  const ended = await watch(client, stackId, progress, options, waitUntilStackSettled(client, stackId, options));
+  if (ended)
     throw new StepError(
-      `Deleting stack ${name} failed: ${await failureReason(client, stackId, progress)}`,
+      `Deleting stack ${name} failed (${ended.StackStatus}): ${await failureReason(client, stackId, progress)}`,
       "Run teardown again; if it fails the same way, delete what the reason names by hand, then run teardown again.",
-      error,
     );
-  }
   return true;
 }
 
@@ -377,24 +393,17 @@ export async function deployStack(
   }
   const { type, stackId, progress } = requested;
 
-  // Phase 2: wait for it, showing progress. A failure here is a resource that could not be made.
-  const waiter = type === "CREATE" ? waitUntilStackCreateComplete : waitUntilStackUpdateComplete;
-  try {
-    await watch(client, stackId, progress, options, waiter(waiterConfig(client, options), { StackName: stackId }));
-  } catch (error) {
+  // Phase 2: wait for it, showing progress. Any other end than the one wanted (a rollback, a failure)
+  // is a resource that could not be made.
+  const ended = await watch(client, stackId, progress, options, waitUntilStackSettled(client, stackId, options));
+  if (ended?.StackStatus !== `${type}_COMPLETE`)
     throw new StepError(
       `Stack ${spec.name} could not be ${type === "CREATE" ? "created" : "updated"}: ${await failureReason(client, stackId, progress)}`,
       type === "CREATE"
         ? "Fix what the reason names and run the same command again: the failed stack is removed and created again."
         : "Fix what the reason names and run the same command again: CloudFormation has rolled the stack back to its last working state.",
-      error,
     );
-  }
-  return {
-    stackId,
-    action: type === "CREATE" ? "created" : "updated",
-    outputs: outputsOf(await describeStack(client, stackId)),
-  };
+  return { stackId, action: type === "CREATE" ? "created" : "updated", outputs: outputsOf(ended) };
 }
 
 /**
