@@ -1,6 +1,6 @@
 // Step 01: the artifact bucket.
 import { readyStack, notDone } from "./checks/check.ts";
-import { environmentStack } from "./lib/aws/environment-stack.ts";
+import { environmentStack, environmentZones } from "./lib/aws/environment-stack.ts";
 import { prefixTags, stackName, templateFile } from "./lib/aws/naming.ts";
 import { deployStack, startStack } from "./lib/aws/stacks.ts";
 import type { RunContext } from "./lib/context.ts";
@@ -25,7 +25,9 @@ about 3 minutes on AWS and needs nothing from this one, so it starts now too.`);
     () => undefined,
   );
   const environment = startsEnvironment
-    ? startStack(ctx.aws.cfn, environmentStack(config.prefix), silent)
+    ? environmentZones(ctx.aws, config.prefix, config.aws.region).then((zones) =>
+        startStack(ctx.aws.cfn, environmentStack(config.prefix, zones), silent),
+      )
     : Promise.resolve(false);
   const bucket = withSpinner(
     ui,
@@ -49,7 +51,7 @@ about 3 minutes on AWS and needs nothing from this one, so it starts now too.`);
   const [bucketDone, environmentDone] = await Promise.allSettled([bucket, environment]);
   if (environmentDone.status === "fulfilled" && environmentDone.value) {
     ctx.state.environmentStarted = true;
-    ui.ok(`${environmentStack(config.prefix).name}: started (step 03 follows it to the end)`);
+    ui.ok(`${stackName(config.prefix, "environment")}: started (step 03 follows it to the end)`);
   }
   if (bucketDone.status === "rejected") throw bucketDone.reason;
   if (environmentDone.status === "rejected") throw environmentDone.reason;

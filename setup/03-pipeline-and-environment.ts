@@ -1,6 +1,6 @@
 // Step 03: the pipeline and the environment, side by side.
 import { notDone, readyStack } from "./checks/check.ts";
-import { environmentStack } from "./lib/aws/environment-stack.ts";
+import { environmentStack, environmentZones } from "./lib/aws/environment-stack.ts";
 import {
   codeCommitRepositoryName,
   prefixTags,
@@ -41,7 +41,8 @@ slow part, so it is built while the pipeline's first run is already testing.`);
   const deploy = (which: "pipeline" | "environment", spec: StackSpec): Promise<DeployResult> =>
     deployStack(ctx.aws.cfn, spec, target.deployOptions(show(which), log));
 
-  const environment = deploy("environment", environmentStack(config.prefix)).then((result) => {
+  const zones = await environmentZones(ctx.aws, config.prefix, config.aws.region);
+  const environment = deploy("environment", environmentStack(config.prefix, zones)).then((result) => {
     state.loadBalancerUrl = result.outputs.AppUrl;
     if (result.outputs.AppUrl) log(target.notes.loadBalancer(result.outputs.AppUrl));
     return result;

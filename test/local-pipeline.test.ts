@@ -21,6 +21,7 @@ import {
   templateFile,
 } from "../setup/lib/aws/naming.ts";
 import { collectSource, uploadSourceZip } from "../setup/lib/aws/source.ts";
+import { environmentStack } from "../setup/lib/aws/environment-stack.ts";
 import { deployStack } from "../setup/lib/aws/stacks.ts";
 import { readImages } from "../setup/lib/config.ts";
 import { runPipeline } from "../setup/lib/local/codepipeline.ts";
@@ -58,17 +59,7 @@ beforeAll(async () => {
     options,
   );
   bucket = created.outputs.BucketName as string;
-  await deployStack(
-    cfn,
-    {
-      name: stackName(PREFIX, "environment"),
-      templateFile: templateFile("environment"),
-      parameters: { Prefix: PREFIX },
-      tags: prefixTags(PREFIX),
-      capabilities: STACK_CAPABILITIES.environment,
-    },
-    options,
-  );
+  await deployStack(cfn, environmentStack(PREFIX, ["us-east-1a", "us-east-1b"]), options);
 }, 120_000);
 
 afterAll(async () => {

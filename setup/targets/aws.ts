@@ -2,7 +2,13 @@
 // with live progress, the pipeline doing the releases, and a teardown that
 // stops the pipeline first and proves nothing tagged is left.
 import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
-import { checkAccount, ECS_SERVICE_LINKED_ROLE, ensureEcsServiceLinkedRole } from "../lib/aws/account-preflight.ts";
+import {
+  checkAccount,
+  ECS_SERVICE_LINKED_ROLE,
+  ensureEcsServiceLinkedRole,
+  NEW_ROLE_SETTLE_SECONDS,
+  waitUntilRoleUsable,
+} from "../lib/aws/account-preflight.ts";
 import { awsClients } from "../lib/aws/clients.ts";
 import {
   deleteReportGroups,
@@ -82,6 +88,13 @@ export function awsTarget(config: Config): Target {
         const made = await ensureEcsServiceLinkedRole(ctx.aws.iam);
         ctx.ui.ok(
           `ECS service-linked role ${ECS_SERVICE_LINKED_ROLE} ${made === "created" ? "created" : "already exists"}`,
+        );
+        // The environment stack's cluster needs ECS to assume it, which a role seconds old may refuse.
+        await withSpinner(
+          ctx.ui,
+          `waiting until ${ECS_SERVICE_LINKED_ROLE} is usable (a new IAM role takes about ${NEW_ROLE_SETTLE_SECONDS} s to reach every service)`,
+          () => waitUntilRoleUsable(ctx.aws.iam, ECS_SERVICE_LINKED_ROLE, { signal: ctx.signal }),
+          { done: () => `${ECS_SERVICE_LINKED_ROLE} is usable` },
         );
       }
       return true;

@@ -9,20 +9,23 @@ import {
   type ServiceQuota,
   type ServiceQuotasClient,
 } from "@aws-sdk/client-service-quotas";
-import { ConfigError, isAwsError } from "../errors.ts";
+import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
+import { ConfigError, isAwsError, StepError } from "../errors.ts";
 
 /** The ECS service-linked role: ECS::Cluster and ECS::Service fail with "Unable to assume the service linked role" without it. */
 export const ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS";
 
 /**
  * The quota the pipeline's builds count against (both projects are
- * BUILD_GENERAL1_SMALL Linux containers, see infra/pipeline.yaml). The Test
- * and Build actions run one after the other, so one build at a time is enough.
+ * BUILD_GENERAL1_SMALL Linux containers, see infra/pipeline.yaml). The
+ * TestAndBuild stage runs its two builds side by side: with one allowed they
+ * still run, one after the other; with none, never.
  */
 const CODEBUILD_QUOTA = Object.freeze({
   service: "codebuild",
   name: "Concurrently running builds for Linux/Small environment",
   needed: 1,
+  sideBySide: 2,
 });
 const VPC_QUOTA = Object.freeze({ service: "vpc", name: "VPCs per Region", needed: 1 });
 const ELASTIC_IP_QUOTA = Object.freeze({ service: "ec2", name: "EC2-VPC Elastic IPs" });
@@ -114,8 +117,14 @@ export async function checkAccount(clients: PreflightClients, region: string): P
       `Your account's CodeBuild quota "${CODEBUILD_QUOTA.name}" is ${builds.value} in ${region}; the pipeline needs at least ${CODEBUILD_QUOTA.needed}, so no build could ever start.`,
       `Request an increase (new accounts usually get it within a day), then run again: aws service-quotas request-service-quota-increase --service-code ${CODEBUILD_QUOTA.service} --quota-code ${builds.code} --desired-value 5 --region ${region}`,
     );
+  } else if (builds.value < CODEBUILD_QUOTA.sideBySide) {
+    warnings.push(
+      `CodeBuild allows ${builds.value} concurrent Linux/Small build in ${region}: the tests and the image build will run one after the other, about 1½ minutes slower per release (quota ${builds.code}; ${CODEBUILD_QUOTA.sideBySide} lets them run side by side).`,
+    );
   } else {
-    lines.push(`CodeBuild concurrent builds (Linux/Small): ${builds.value} allowed, ${CODEBUILD_QUOTA.needed} needed`);
+    lines.push(
+      `CodeBuild concurrent builds (Linux/Small): ${builds.value} allowed, ${CODEBUILD_QUOTA.sideBySide} used side by side`,
+    );
   }
 
   const vpcQuota = await quotaValue(clients.quotas, VPC_QUOTA.service, VPC_QUOTA.name);
@@ -145,6 +154,50 @@ export async function checkAccount(clients: PreflightClients, region: string): P
     );
   }
   return { lines, warnings, ecsServiceLinkedRole: slr };
+}
+
+/**
+ * How long a new role needs before every service can assume it: IAM is eventually consistent, and
+ * ECS refuses with "Unable to assume the service linked role" for some seconds after it was made.
+ */
+export const NEW_ROLE_SETTLE_SECONDS = 15;
+
+/**
+ * Waits until a role just created can be relied on: IAM answers GetRole for it and it has existed
+ * for `settleSeconds`. Bounded: past `maxWaitSeconds` it fails saying so. Returns when it was ready.
+ */
+export async function waitUntilRoleUsable(
+  iam: IAMClient,
+  roleName: string,
+  options: { settleSeconds?: number; maxWaitSeconds?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const settle = (options.settleSeconds ?? NEW_ROLE_SETTLE_SECONDS) * 1000;
+  const maxWaitTime = options.maxWaitSeconds ?? 60;
+  let seen = false;
+  const result = await createWaiter(
+    { client: iam, maxWaitTime, minDelay: 1, maxDelay: 2, ...(options.signal ? { abortSignal: options.signal } : {}) },
+    roleName,
+    async () => {
+      try {
+        const { Role } = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+        seen = true;
+        const age = Date.now() - (Role?.CreateDate?.getTime() ?? 0);
+        return { state: age >= settle ? WaiterState.SUCCESS : WaiterState.RETRY };
+      } catch (error) {
+        if (isAwsError(error, "NoSuchEntityException")) return { state: WaiterState.RETRY };
+        throw error;
+      }
+    },
+  );
+  try {
+    checkExceptions(result);
+  } catch (error) {
+    throw new StepError(
+      `${roleName} ${seen ? "was created but" : "was not visible to IAM"} within ${maxWaitTime} s${seen ? " it had not yet settled" : ""}.`,
+      "Run the same command again: the role is there now, and nothing else was created yet.",
+      error,
+    );
+  }
 }
 
 /** Creates the ECS service-linked role; one that already exists is fine. */
