@@ -12,7 +12,14 @@ import {
   type Stack,
 } from "@aws-sdk/client-cloudformation";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { CodeBuildClient, DeleteReportGroupCommand, ListReportGroupsCommand } from "@aws-sdk/client-codebuild";
+import {
+  BatchGetBuildsCommand,
+  CodeBuildClient,
+  DeleteReportGroupCommand,
+  ListBuildsForProjectCommand,
+  ListReportGroupsCommand,
+  StopBuildCommand,
+} from "@aws-sdk/client-codebuild";
 import {
   CodeCommitClient,
   DeleteRepositoryCommand,
@@ -222,6 +229,23 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
   );
   mocks.ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { status: "DELETE_IN_PROGRESS" } });
 
+  // The abandoned run's two builds: the image build still running, the tests already failed.
+  mocks.cb
+    .on(ListBuildsForProjectCommand, { projectName: "demo-build" })
+    .resolves({ ids: ["demo-build:b2", "demo-build:b1"] })
+    .on(ListBuildsForProjectCommand, { projectName: "demo-test" })
+    .resolves({ ids: ["demo-test:t1"] });
+  mocks.cb.on(BatchGetBuildsCommand).callsFake(
+    answer((input: { ids: string[] }) => ({
+      builds: input.ids.map((id) => ({ id, buildStatus: id === "demo-build:b2" ? "IN_PROGRESS" : "FAILED" })),
+    })),
+  );
+  mocks.cb.on(StopBuildCommand).callsFake(
+    answer((input: { id: string }) => {
+      calls.push(`stop build ${input.id}`);
+      return { build: { id: input.id, buildStatus: "IN_PROGRESS" } };
+    }),
+  );
   mocks.cb.on(ListReportGroupsCommand).resolves({
     reportGroups: [
       `arn:aws:codebuild:${REGION}:${ACCOUNT}:report-group/demo-test-lab-app-tests`,
@@ -281,27 +305,30 @@ describe("teardown on AWS", () => {
       leftoverWait: { maxWaitSeconds: 3, minDelaySeconds: 1 },
     });
 
-    expect(calls.slice(0, 5)).toEqual([
+    expect(calls.slice(0, 6)).toEqual([
       "disable rule demo-start-pipeline",
       "stop exec-running (abandon)",
+      // Only the build still running, and before the roles it runs with are deleted.
+      "stop build demo-build:b2",
       "delete stack demo-service",
       "purge secret",
       "delete task definitions demo-app:1 demo-app:2",
     ]);
     // The pipeline (its images first) and the environment go side by side.
-    expect(calls.slice(5, 8).sort()).toEqual([
+    expect(calls.slice(6, 9).sort()).toEqual([
       "delete images",
       "delete stack demo-environment",
       "delete stack demo-pipeline",
     ]);
     expect(calls.indexOf("delete images")).toBeLessThan(calls.indexOf("delete stack demo-pipeline"));
-    expect(calls.slice(8)).toEqual([
+    expect(calls.slice(9)).toEqual([
       "delete report group demo-test-lab-app-tests",
       "delete codecommit repository",
       "empty bucket",
       "delete stack demo-bucket",
     ]);
     expect(stacks.size).toBe(0);
+    expect(sink.text()).toMatch(/1 running execution\(s\) abandoned, 1 running build\(s\) stopped/);
     expect(sink.text()).toMatch(/nothing tagged with the prefix is left/);
   });
 

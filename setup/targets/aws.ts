@@ -15,6 +15,7 @@ import {
   deleteRepository,
   deleteTaskDefinitions,
   purgeSecrets,
+  stopBuilds,
   stopPipeline,
 } from "../lib/aws/cleanup.ts";
 import { leftovers } from "../lib/aws/leftovers.ts";
@@ -192,7 +193,12 @@ export function awsTarget(config: Config): Target {
             outputs.PipelineName ?? pipelineName(prefix),
             outputs.TriggerRuleName ?? triggerRuleName(prefix),
           );
-          return `pipeline stopped: ${stopped.triggerDisabled ? "trigger disabled" : "no trigger"}, ${stopped.abandoned.length} running execution(s) abandoned`;
+          // Before their roles go with the pipeline stack: an abandoned run's builds go on otherwise.
+          const builds = await stopBuilds(aws.cb, [
+            outputs.TestProjectName ?? `${prefix}-test`,
+            outputs.BuildProjectName ?? `${prefix}-build`,
+          ]);
+          return `pipeline stopped: ${stopped.triggerDisabled ? "trigger disabled" : "no trigger"}, ${stopped.abandoned.length} running execution(s) abandoned, ${builds.length} running build(s) stopped`;
         },
         async afterService() {
           const removed: string[] = [];

@@ -10,7 +10,14 @@ import {
   ListPipelineExecutionsCommand,
   StopPipelineExecutionCommand,
 } from "@aws-sdk/client-codepipeline";
-import { type CodeBuildClient, DeleteReportGroupCommand, ListReportGroupsCommand } from "@aws-sdk/client-codebuild";
+import {
+  BatchGetBuildsCommand,
+  type CodeBuildClient,
+  DeleteReportGroupCommand,
+  ListBuildsForProjectCommand,
+  ListReportGroupsCommand,
+  StopBuildCommand,
+} from "@aws-sdk/client-codebuild";
 import { DeleteTaskDefinitionsCommand, type ECSClient, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { DisableRuleCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { isAwsError, StepError } from "../errors.ts";
@@ -143,6 +150,36 @@ export async function stopPipeline(
       });
   }
   return { triggerDisabled, abandoned: running };
+}
+
+/**
+ * Abandoning a pipeline run does not stop the builds it started: they run on
+ * (and bill) until they end, and one whose role teardown deletes may wait out
+ * its whole timeout. Stops every build of these projects still in progress;
+ * returns their ids. A project that does not exist has none.
+ */
+export async function stopBuilds(cb: CodeBuildClient, projectNames: readonly string[]): Promise<string[]> {
+  const stopped: string[] = [];
+  for (const projectName of projectNames) {
+    let ids: string[];
+    try {
+      // Newest first: builds still running are among the latest, and a pipeline starts one per action.
+      ({ ids = [] } = await cb.send(new ListBuildsForProjectCommand({ projectName, sortOrder: "DESCENDING" })));
+    } catch (error) {
+      if (isAwsError(error, "ResourceNotFoundException")) continue;
+      throw error;
+    }
+    if (ids.length === 0) continue;
+    const { builds } = await cb.send(new BatchGetBuildsCommand({ ids: ids.slice(0, 100) }));
+    for (const build of (builds ?? []).filter((b) => b.buildStatus === "IN_PROGRESS")) {
+      await cb.send(new StopBuildCommand({ id: build.id })).catch((error: unknown) => {
+        // It ended in the meantime.
+        if (!isAwsError(error, "InvalidInputException", "ResourceNotFoundException")) throw error;
+      });
+      stopped.push(build.id as string);
+    }
+  }
+  return stopped;
 }
 
 /**
