@@ -20,7 +20,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   CloudFormationClient,
+  DeleteStackCommand,
   DescribeStackEventsCommand,
+  DescribeStacksCommand,
   type ResourceStatus,
   type StackEvent,
 } from "@aws-sdk/client-cloudformation";
@@ -181,6 +183,22 @@ describe("followExecution", () => {
 });
 
 describe("releaseRevision", () => {
+  const release = { ...fast, serviceStack: "demo-service" };
+  const serviceStackAt = (status: string) =>
+    cfnMock.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: "demo-service",
+          StackId: "arn:aws:cloudformation:eu-west-1:123456789012:stack/demo-service/4d3c2b1a",
+          StackStatus: status as never,
+          CreationTime: new Date("2026-11-21T10:05:00Z"),
+        },
+      ],
+    });
+  beforeEach(() => {
+    cfnMock.reset();
+    serviceStackAt("UPDATE_COMPLETE");
+  });
   const succeeded = () => {
     cpMock.on(GetPipelineExecutionCommand).resolves({
       pipelineExecution: { pipelineExecutionId: "exec-retry", pipelineName: "demo-pipeline", status: "Succeeded" },
@@ -203,7 +221,7 @@ describe("releaseRevision", () => {
       "demo-pipeline",
       { provider: "CodeCommit", revision: NEW },
       {
-        ...fast,
+        ...release,
         onRestart: (old, status, fresh) => restarts.push(`${old} ${status} ${fresh}`),
       },
     );
@@ -222,8 +240,50 @@ describe("releaseRevision", () => {
       .on(ListPipelineExecutionsCommand)
       .resolves({ pipelineExecutionSummaries: [summary("exec-retry", NEW, "InProgress")] });
     succeeded();
-    expect(await releaseRevision(clients, "demo-pipeline", { provider: "S3", revision: NEW }, fast)).toBe("exec-retry");
+    expect(await releaseRevision(clients, "demo-pipeline", { provider: "S3", revision: NEW }, release)).toBe(
+      "exec-retry",
+    );
     expect(cpMock.commandCalls(StartPipelineExecutionCommand)).toHaveLength(0);
+    expect(cfnMock.commandCalls(DeleteStackCommand)).toHaveLength(0);
+  });
+
+  it("deletes, narrated, a service stack a failed first deploy left in ROLLBACK_COMPLETE before restarting the run", async () => {
+    const order: string[] = [];
+    cpMock
+      .on(ListPipelineExecutionsCommand)
+      .resolves({ pipelineExecutionSummaries: [summary("exec-failed", NEW, "Failed")] });
+    cpMock.on(StartPipelineExecutionCommand).callsFake(() => {
+      order.push("start run");
+      return Promise.resolve({ pipelineExecutionId: "exec-retry" });
+    });
+    succeeded();
+    const at = (StackStatus: string) => ({
+      Stacks: [{ StackName: "demo-service", StackId: "stack/demo-service/1", StackStatus } as never],
+    });
+    cfnMock
+      .on(DescribeStacksCommand)
+      .resolvesOnce(at("ROLLBACK_COMPLETE"))
+      .resolvesOnce(at("ROLLBACK_COMPLETE"))
+      .resolvesOnce(at("DELETE_IN_PROGRESS"))
+      .resolves(at("DELETE_COMPLETE"));
+    cfnMock.on(DeleteStackCommand).callsFake(() => {
+      order.push("delete service stack");
+      return Promise.resolve({});
+    });
+    cfnMock.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    const said: string[] = [];
+
+    await releaseRevision(
+      clients,
+      "demo-pipeline",
+      { provider: "S3", revision: NEW },
+      { ...release, onNotice: (t) => said.push(t) },
+    );
+
+    expect(said).toEqual([
+      "demo-service is in ROLLBACK_COMPLETE (its first deploy failed), where only a delete is possible: deleting it so the Deploy stage can create it again",
+    ]);
+    expect(order).toEqual(["delete service stack", "start run"]);
   });
 });
 

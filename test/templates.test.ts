@@ -131,6 +131,24 @@ describe("IAM in every template", () => {
   });
 });
 
+describe("the image repository's lifecycle rule", () => {
+  it("never expires a tagged image by age, and keeps hundreds of them: it cannot tell which one the service runs", () => {
+    const policy = templates["pipeline.yaml"]?.Resources.Repository?.Properties?.LifecyclePolicy as {
+      LifecyclePolicyText: string;
+    };
+    const rules = (
+      JSON.parse(policy.LifecyclePolicyText) as {
+        rules: Array<{ selection: { tagStatus: string; countType: string; countNumber: number } }>;
+      }
+    ).rules;
+    expect(rules.length).toBeGreaterThan(0);
+    for (const { selection } of rules.filter((r) => r.selection.tagStatus !== "untagged")) {
+      expect(selection.countType).toBe("imageCountMoreThan");
+      expect(selection.countNumber).toBeGreaterThanOrEqual(200);
+    }
+  });
+});
+
 describe("template settings the emulator does not apply", () => {
   // moto's CloudFormation applies only BucketEncryption and Tags to a bucket and
   // skips AWS::S3::BucketPolicy; these settings are checked as written.

@@ -24,6 +24,7 @@ import {
   ecrRepositoryName,
   pipelineName,
   reportGroupNames,
+  stackName,
   taskFamily,
   triggerRuleName,
 } from "../lib/aws/naming.ts";
@@ -130,6 +131,8 @@ export function awsTarget(config: Config): Target {
           releaseRevision(ctx.aws, name, source, {
             maxWaitSeconds: 1800,
             signal: ctx.signal,
+            serviceStack: stackName(prefix, "service"),
+            onNotice: (text) => spinner.log(text),
             onRestart: (old, status, fresh) =>
               spinner.log(
                 `run ${old.slice(0, 8)} for this revision had ${status.toLowerCase()}: started run ${fresh.slice(0, 8)}`,

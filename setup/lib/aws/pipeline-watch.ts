@@ -17,7 +17,7 @@ import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter"
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { StepError } from "../errors.ts";
 import { type ActionFailure, failureLines, type StageLine } from "../ui/pipeline-progress.ts";
-import { firstFailedResource } from "./stacks.ts";
+import { deleteStack, describeStack, firstFailedResource } from "./stacks.ts";
 
 export interface WatchOptions {
   readonly maxWaitSeconds: number;
@@ -109,20 +109,50 @@ async function startExecution(
 }
 
 /**
+ * A service stack whose first create failed sits in ROLLBACK_COMPLETE, where
+ * CloudFormation allows only a delete. The Deploy action's REPLACE_ON_FAILURE
+ * is documented both ways for that state (the CodePipeline action reference
+ * leaves ROLLBACK_COMPLETE out of the states it replaces; CloudFormation's
+ * guide lists it), so the stack is deleted before the release goes on.
+ * Returns whether it was.
+ */
+export async function clearFailedServiceStack(
+  cfn: CloudFormationClient,
+  stackName: string,
+  options: WatchOptions & { readonly onNotice?: (text: string) => void },
+): Promise<boolean> {
+  const stack = await describeStack(cfn, stackName);
+  if (stack?.StackStatus !== "ROLLBACK_COMPLETE") return false;
+  options.onNotice?.(
+    `${stackName} is in ROLLBACK_COMPLETE (its first deploy failed), where only a delete is possible: deleting it so the Deploy stage can create it again`,
+  );
+  await deleteStack(cfn, stackName, {
+    maxWaitSeconds: options.maxWaitSeconds,
+    pollSeconds: options.minDelaySeconds ?? 5,
+  });
+  return true;
+}
+
+/**
  * The release of one source revision, followed to its end: the run that
- * builds it (a new one when that run already failed), stage by stage.
+ * builds it (a new one when that run already failed), stage by stage. A
+ * service stack a failed first deploy left in ROLLBACK_COMPLETE is deleted
+ * first, so the Deploy stage can create it.
  */
 export async function releaseRevision(
   clients: WatchClients,
   pipelineName: string,
   source: { readonly provider: "CodeCommit" | "S3"; readonly revision: string },
   options: WatchOptions & {
+    readonly serviceStack: string;
     readonly onStages?: (executionId: string, lines: StageLine[]) => void;
     readonly onRestart?: (oldId: string, status: string, newId: string) => void;
+    readonly onNotice?: (text: string) => void;
   },
 ): Promise<string> {
   const found = await findExecution(clients.cp, pipelineName, source.revision, { ...options, maxWaitSeconds: 300 });
   let executionId = found.id;
+  await clearFailedServiceStack(clients.cfn, options.serviceStack, options);
   if (ENDED_BADLY.has(found.status)) {
     executionId = await startExecution(clients.cp, pipelineName, source);
     options.onRestart?.(found.id, found.status, executionId);
