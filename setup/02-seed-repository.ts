@@ -28,9 +28,7 @@ repository when the account can use CodeCommit, otherwise to the bucket as sourc
         "Run without --source (or with --source s3): the app then goes to the bucket as source.zip.",
       );
     } else {
-      ui.warn(
-        "This account cannot create CodeCommit repositories (closed to new accounts since 2024): using the S3 source instead.",
-      );
+      ui.warn(`CodeCommit cannot be used here (${access.reason}): using the S3 source instead.`);
     }
   }
 

@@ -7,12 +7,15 @@ import {
   CodeCommitClient,
   CreateCommitCommand,
   CreateRepositoryCommand,
+  DeleteRepositoryCommand,
   GetBranchCommand,
   GetFolderCommand,
   GetRepositoryCommand,
   ListTagsForResourceCommand,
 } from "@aws-sdk/client-codecommit";
 import { ConfigError } from "../setup/lib/errors.ts";
+import { deleteRepository } from "../setup/lib/aws/cleanup.ts";
+import { codeCommitOwnership } from "../setup/lib/aws/ownership.ts";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { serviceError } from "./support/service-error.ts";
@@ -155,6 +158,16 @@ describe("seedRepository", () => {
   });
 });
 
+/** What the SDK passes on when a service's host name does not resolve: Node's getaddrinfo error. */
+const noEndpoint = () =>
+  Object.assign(new Error("getaddrinfo ENOTFOUND codecommit.ap-east-2.amazonaws.com"), {
+    errno: -3008,
+    code: "ENOTFOUND",
+    syscall: "getaddrinfo",
+    hostname: "codecommit.ap-east-2.amazonaws.com",
+    $metadata: { attempts: 1, totalRetryDelay: 0 },
+  });
+
 describe("ensureRepository", () => {
   it("creates the repository, tagged with the prefix", async () => {
     cc.on(CreateRepositoryCommand).resolves({ repositoryMetadata: { repositoryName: "demo-app" } });
@@ -192,6 +205,21 @@ describe("ensureRepository", () => {
       "CreateRepository request is not allowed because there is no existing repository in this AWS account or AWS Organization";
     cc.on(CreateRepositoryCommand).rejects(serviceError("OperationNotAllowedException", message));
     expect(await ensureRepository(client, "demo-app", "demo")).toEqual({ available: false, reason: message });
+  });
+
+  it("reports a region without CodeCommit (its endpoint does not resolve), so the run falls back to S3", async () => {
+    cc.on(CreateRepositoryCommand).rejects(noEndpoint());
+    expect(await ensureRepository(client, "demo-app", "demo")).toEqual({
+      available: false,
+      reason: "CodeCommit is not offered in this region (codecommit.ap-east-2.amazonaws.com does not resolve)",
+    });
+  });
+
+  it("in a region without CodeCommit, teardown finds no repository and deletes none", async () => {
+    cc.on(GetRepositoryCommand).rejects(noEndpoint());
+    cc.on(DeleteRepositoryCommand).rejects(noEndpoint());
+    expect(await codeCommitOwnership(client, "demo-app", "demo")).toBe("absent");
+    expect(await deleteRepository(client, "demo-app")).toBe(false);
   });
 
   it("passes on any other error", async () => {

@@ -55,3 +55,12 @@ export class InterruptedError extends LabError {
 export function isAwsError(error: unknown, ...names: string[]): boolean {
   return error instanceof Error && names.includes(error.name);
 }
+
+/**
+ * Whether an SDK call failed because the service has no endpoint in the region: its host name does
+ * not resolve (e.g. CodeCommit in a region that does not offer it). The SDK passes Node's DNS error on.
+ */
+export function isEndpointMissing(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  return e?.code === "ENOTFOUND" || /getaddrinfo ENOTFOUND/.test(e?.message ?? "");
+}

@@ -20,7 +20,7 @@ import {
 } from "@aws-sdk/client-codebuild";
 import { DeleteTaskDefinitionsCommand, type ECSClient, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { DisableRuleCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { isAwsError, StepError } from "../errors.ts";
+import { isAwsError, isEndpointMissing, StepError } from "../errors.ts";
 import { PREFIX_TAG } from "./naming.ts";
 
 /** Deletes every image in the repository; returns how many. */
@@ -74,8 +74,14 @@ export async function emptyBucket(s3: S3Client, bucket: string, keyPrefix?: stri
 }
 
 export async function deleteRepository(cc: CodeCommitClient, repositoryName: string): Promise<boolean> {
-  const { repositoryId } = await cc.send(new DeleteRepositoryCommand({ repositoryName }));
-  return repositoryId !== undefined;
+  try {
+    const { repositoryId } = await cc.send(new DeleteRepositoryCommand({ repositoryName }));
+    return repositoryId !== undefined;
+  } catch (error) {
+    // A region without CodeCommit: the run used the S3 source, there is no repository.
+    if (isEndpointMissing(error)) return false;
+    throw error;
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   ListTagsForResourceCommand as ListEcrTagsCommand,
 } from "@aws-sdk/client-ecr";
 import { GetBucketTaggingCommand, type S3Client } from "@aws-sdk/client-s3";
-import { ConfigError, isAwsError } from "../errors.ts";
+import { ConfigError, isAwsError, isEndpointMissing } from "../errors.ts";
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { PREFIX_TAG, STACK_ROLES, stackName } from "./naming.ts";
 import { stacksNotOurs } from "./stacks.ts";
@@ -25,7 +25,8 @@ export async function codeCommitOwnership(cc: CodeCommitClient, name: string, pr
   try {
     arn = (await cc.send(new GetRepositoryCommand({ repositoryName: name }))).repositoryMetadata?.Arn;
   } catch (error) {
-    if (isAwsError(error, "RepositoryDoesNotExistException")) return "absent";
+    // A region without CodeCommit has none of its repositories.
+    if (isAwsError(error, "RepositoryDoesNotExistException") || isEndpointMissing(error)) return "absent";
     throw error;
   }
   if (!arn) return "foreign";

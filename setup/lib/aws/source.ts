@@ -17,6 +17,7 @@ import {
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { zipSync } from "fflate";
 import ignore from "ignore";
+import { isEndpointMissing } from "../errors.ts";
 import { PREFIX_TAG } from "./naming.ts";
 import { codeCommitOwnership, refuseForeign } from "./ownership.ts";
 
@@ -142,6 +143,10 @@ export async function ensureRepository(cc: CodeCommitClient, name: string, prefi
     }
     if (name_ === "OperationNotAllowedException" || /not allowed/i.test((error as Error).message)) {
       return { available: false, reason: (error as Error).message };
+    }
+    if (isEndpointMissing(error)) {
+      const host = /ENOTFOUND (\S+)/.exec((error as Error).message)?.[1] ?? "its endpoint";
+      return { available: false, reason: `CodeCommit is not offered in this region (${host} does not resolve)` };
     }
     throw error;
   }
