@@ -76,6 +76,29 @@ describe("image tag rule", () => {
     expect(r.stderr).toMatch(/VERSION holds "not\/a:tag"/);
   });
 
+  it("refuses a VERSION too long to leave room for the content tag (<tag>-src-<12 hex>, within ECR's 128)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lab-zip-"));
+    writeFileSync(join(dir, "VERSION"), `${"a".repeat(111)}\n`);
+    expect(tagIn(dir)).toMatchObject({ status: 0, stdout: "a".repeat(111) });
+    writeFileSync(join(dir, "VERSION"), `${"a".repeat(112)}\n`);
+    const r = tagIn(dir);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(
+      /^image-tag: The tag in VERSION \("a{112}"\) is 112 characters long; an image tag here may have at most 111, so that the content tag <tag>-src-<12 hex> stays within ECR's 128\. Use a shorter one\.$/,
+    );
+  });
+
+  it("refuses a release tag too long for the content tag", () => {
+    const r = repo();
+    r.commit("one");
+    const release = `1.2.${"9".repeat(108)}`;
+    r.git("tag", `v${release}`);
+    const t = tagIn(r.dir);
+    expect(t.status).toBe(2);
+    expect(t.stderr).toContain(`The release tag v${release} is 112 characters long`);
+  });
+
   it("fails with a clear message when there is neither git metadata nor VERSION", () => {
     const r = tagIn(mkdtempSync(join(tmpdir(), "lab-empty-")));
     expect(r.status).toBe(2);

@@ -4,27 +4,36 @@
 #   2. otherwise, with git metadata               -> the first 10 characters of the commit id
 #   3. no git metadata (an S3 source.zip)         -> the content of the VERSION file in the zip
 # ECR tags are immutable here, so every source revision must give its own tag.
+# buildspec.yml also tags the image <tag>-src-<12 hex> (the content it was built
+# from), and ECR takes at most 128 characters: so a tag has at most 111.
 set -eu
+max=111
+
+# Prints the tag, or refuses one too long to leave room for the content tag.
+emit() {
+  if [ "${#1}" -gt "$max" ]; then
+    echo "image-tag: $2 is ${#1} characters long; an image tag here may have at most $max, so that the content tag <tag>-src-<12 hex> stays within ECR's 128. Use a shorter one." >&2
+    exit 2
+  fi
+  echo "$1"
+  exit 0
+}
 
 if git rev-parse --verify --quiet HEAD >/dev/null 2>&1; then
   release=$(git tag --points-at HEAD | grep -E '^v[0-9]+\.[0-9]+\.[0-9]+$' | sed 's/^v//' |
     sort -t . -k 1,1n -k 2,2n -k 3,3n | tail -n 1 || true)
-  if [ -n "$release" ]; then
-    echo "$release"
-  else
-    git rev-parse HEAD | cut -c 1-10
-  fi
+  [ -z "$release" ] || emit "$release" "The release tag v$release"
+  git rev-parse HEAD | cut -c 1-10
   exit 0
 fi
 
 if [ -f VERSION ]; then
   version=$(tr -d ' \t\r\n' < VERSION)
-  # What ECR accepts as a tag.
-  if printf '%s' "$version" | grep -Eq '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'; then
-    echo "$version"
-    exit 0
+  # The characters ECR accepts in a tag; emit checks the length.
+  if printf '%s' "$version" | grep -Eq '^[A-Za-z0-9_][A-Za-z0-9_.-]*$'; then
+    emit "$version" "The tag in VERSION (\"$version\")"
   fi
-  echo "image-tag: VERSION holds \"$version\", which is not a valid image tag (letters, digits, . _ -; at most 128)." >&2
+  echo "image-tag: VERSION holds \"$version\", which is not a valid image tag (letters, digits, . _ -, starting with a letter, digit or _; at most $max characters)." >&2
   exit 2
 fi
 

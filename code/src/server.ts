@@ -81,6 +81,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, "stopping: finishing in-flight requests");
     void running.stop().then(() => {
       logger.info("stopped");
+      // Lines are written as they come; this empties whatever the destination
+      // still holds (any buffering one) before the process ends.
       logger.flush();
     });
   };
