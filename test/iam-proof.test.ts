@@ -337,6 +337,8 @@ function unannotatedCommands(file: string): string[] {
 
 const CALL_RESOURCE: Record<string, string> = {
   "ecr:GetAuthorizationToken": "*",
+  "ecr-public:GetAuthorizationToken": "*",
+  "sts:GetServiceBearerToken": "*",
   "cloudformation:DescribeStacks": ARN.stack("environment"),
 };
 const ecrResource = (action: string) => CALL_RESOURCE[action] ?? ARN.ecrRepository;
@@ -371,13 +373,18 @@ describe("IAM proof: the CodeBuild roles × what the buildspecs call", () => {
       role: roles.test,
       project: `${prefix}-test`,
       buildspec: "buildspec-test.yml",
-      scripts: ["scripts/run-checks.sh"],
+      scripts: ["scripts/run-checks.sh", "scripts/ecr-public-login.sh"],
     },
     {
       role: roles.build,
       project: `${prefix}-build`,
       buildspec: "buildspec.yml",
-      scripts: ["scripts/image-tag.sh", "scripts/wait-for-stack.sh"],
+      scripts: [
+        "scripts/image-tag.sh",
+        "scripts/source-digest.sh",
+        "scripts/ecr-public-login.sh",
+        "scripts/wait-for-stack.sh",
+      ],
     },
   ];
 

@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { BatchDeleteImageCommand, DescribeImagesCommand, PutImageCommand } from "@aws-sdk/client-ecr";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { awsClients } from "../setup/lib/aws/clients.ts";
@@ -146,24 +148,30 @@ describe("the rehearsal runs the pipeline as defined", { timeout: 600_000 }, () 
     const { imageDetails } = await clients().ecr.send(
       new DescribeImagesCommand({ repositoryName: ecrRepositoryName(PREFIX) }),
     );
-    expect(imageDetails?.flatMap((d) => d.imageTags ?? [])).toEqual([expect.stringMatching(/^s3-[0-9a-f]{10}$/)]);
+    // The tag and its content tag, on one image: a later build reuses the tag only for this content.
+    expect(imageDetails?.map((d) => d.imageTags)).toEqual([
+      [expect.stringMatching(/^s3-[0-9a-f]{10}$/), expect.stringMatching(/^s3-[0-9a-f]{10}-src-[0-9a-f]{12}$/)],
+    ]);
   });
 
   it("keeps the registry and the emulator's ECR holding the same images", async () => {
     const repository = ecrRepositoryName(PREFIX);
     const { ecr } = clients();
-    const [tag] = await registryTags(registry, repository);
+    // The release's image, under its tag and its content tag.
+    const tags = await registryTags(registry, repository);
+    const [tag] = tags;
     if (!tag) throw new Error("the release left no image in the registry");
     // An image ECR lists whose layers the registry does not hold, and one the registry holds that ECR does not.
     const { manifest } = await registryManifest(registry, repository, tag);
     await ecr.send(
       new PutImageCommand({ repositoryName: repository, imageTag: "lost-layers", imageManifest: manifest }),
     );
-    await ecr.send(new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }));
-    expect((await reconcileRegistryWithEcr(ecr, registry, repository)).sort()).toEqual([
-      `ECR ${repository}:lost-layers`,
-      `registry ${repository}:${tag}`,
-    ]);
+    await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: repository, imageIds: tags.map((imageTag) => ({ imageTag })) }),
+    );
+    expect((await reconcileRegistryWithEcr(ecr, registry, repository)).sort()).toEqual(
+      [`ECR ${repository}:lost-layers`, ...tags.map((t) => `registry ${repository}:${t}`)].sort(),
+    );
     expect(await registryTags(registry, repository)).toEqual([]);
     const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: repository }));
     expect(imageDetails).toEqual([]);
@@ -233,5 +241,35 @@ describe("the rehearsal runs the pipeline as defined", { timeout: 600_000 }, () 
     await run();
     const { Stacks } = await clients().cfn.send(new DescribeStacksCommand({ StackName: stackName(PREFIX, "service") }));
     expect(Stacks?.[0]?.StackStatus).toMatch(/^(CREATE|UPDATE)_COMPLETE$/);
+  });
+
+  it("refuses to reuse a tag for other content: a source.zip with new code and the old VERSION fails the build", async () => {
+    await deployPipeline();
+    await seed();
+    await run();
+    const { imageDetails } = await clients().ecr.send(
+      new DescribeImagesCommand({ repositoryName: ecrRepositoryName(PREFIX) }),
+    );
+    const released = imageDetails?.flatMap((d) => d.imageTags ?? []).find((t) => /^s3-[0-9a-f]{10}$/.test(t));
+    if (!released) throw new Error("the first release pushed no s3-… tag");
+
+    // Changed code, zipped by hand with the VERSION of what already runs.
+    const dir = await mkdtemp(join(work, "stale-"));
+    await cp(join(ROOT, "code"), dir, { recursive: true, filter: (src) => !src.includes("node_modules") });
+    await writeFile(join(dir, "src/app.ts"), `${await readFile(join(dir, "src/app.ts"), "utf8")}\n// new code\n`);
+    const files = await collectSource(dir, templateFile("service"));
+    const entries = Object.fromEntries(files.map((f) => [f.path, f.content]));
+    entries.VERSION = new TextEncoder().encode(`${released}\n`);
+    await clients().s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: SOURCE_KEY, Body: zipSync(entries), ServerSideEncryption: "AES256" }),
+    );
+    await expect(run()).rejects.toThrow(
+      new RegExp(`${released} already exists but was not built from this source content`),
+    );
+    // What runs is still the image of the first release: nothing was pushed or deployed.
+    const after = await clients().ecr.send(new DescribeImagesCommand({ repositoryName: ecrRepositoryName(PREFIX) }));
+    expect(after.imageDetails?.flatMap((d) => d.imageTags ?? []).sort()).toEqual(
+      imageDetails?.flatMap((d) => d.imageTags ?? []).sort(),
+    );
   });
 });
