@@ -59,7 +59,7 @@ export async function lesson(argv: readonly string[], env: NodeJS.ProcessEnv, ho
       }
       target.introduce(ui, session);
       if (session.notice) ui.info(session.notice);
-      if (!(await target.approve(ctx, confirm))) {
+      if (!(await target.approve(ctx, session, confirm))) {
         ui.info("Nothing was created.");
         return EXIT.ok;
       }

@@ -24,6 +24,8 @@ locally against an AWS emulator in Docker, for free.
   --region REGION        AWS region, e.g. eu-west-1 (or REGION=...)
   --prefix NAME          names everything (default: demo; 2-20 of a-z, 0-9, -)
   --source codecommit|s3|auto   where the app's source goes (default: auto)
+  --plan                 AWS: check, creating nothing, what the account would refuse (templates,
+                         your permissions, quotas); exit 2 when something would stop the run
   --yes, -y              do not ask for confirmation (needed on AWS without a terminal)
   --step                 pause before each step (on a terminal)
   --from NN, --until NN  run only steps NN..NN (what earlier steps made is read back, not redone)
@@ -78,7 +80,8 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
     // Validate.
     const target = targetFor(config);
     const plan = selectSteps(config.from, config.until);
-    target.refuseUnconfirmed();
+    // A plan creates nothing: it needs no confirmation.
+    if (!config.plan) target.refuseUnconfirmed();
 
     // Ask.
     const session = await untilInterrupted(abort.signal, target.open({ start: true }));
@@ -86,7 +89,14 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
     const ctx = createContext(session.config, target, ui, abort.signal, { accountId: session.accountId });
     target.introduce(ui, session);
     if (session.notice) ui.info(session.notice);
-    if (!(await target.approve(ctx, confirm))) {
+    if (config.plan) {
+      await untilInterrupted(abort.signal, target.plan(ctx, session));
+      ui.ok(
+        "Nothing AWS would refuse was found, and nothing was created. Run the same command without --plan to build it.",
+      );
+      return EXIT.ok;
+    }
+    if (!(await target.approve(ctx, session, confirm))) {
       ui.info("Nothing was created.");
       return EXIT.ok;
     }

@@ -5,7 +5,7 @@
 //
 // What AWS calls:
 // - DeployRole: the permissions CloudFormation's resource handlers list for
-//   each resource type of infra/service.yaml (test/data/cfn-handler-permissions.json,
+//   each resource type of infra/service.yaml (setup/lib/aws/cfn-handler-permissions.json,
 //   copied from CloudFormation's registry schemas; its _source says from where);
 // - the CodeBuild roles: the calls each buildspec command makes (annotated
 //   "# AWS calls:" beside the command) and what CodeBuild does for the project;
@@ -38,7 +38,7 @@ import {
 } from "./support/iam.ts";
 
 const handlerData = JSON.parse(
-  readFileSync(new URL("./data/cfn-handler-permissions.json", import.meta.url), "utf8"),
+  readFileSync(new URL("../setup/lib/aws/cfn-handler-permissions.json", import.meta.url), "utf8"),
 ) as { _source: string; types: Record<string, { handlers: Record<string, string[]> }> };
 
 const { account, prefix } = SAMPLE;

@@ -55,6 +55,8 @@ export interface Config {
   readonly checkOnly: boolean;
   /** teardown: only list what would be deleted. */
   readonly dryRun: boolean;
+  /** bin/run on AWS: only check what AWS would refuse, create nothing. */
+  readonly plan: boolean;
   readonly help: boolean;
   /** stderr is a terminal: spinners and in-place progress; otherwise plain lines. */
   readonly tty: boolean;
@@ -167,6 +169,7 @@ const FLAGS = {
   "dry-run": { type: "boolean" },
   message: { type: "string" },
   check: { type: "boolean" },
+  plan: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -177,7 +180,9 @@ const FLAGS = {
  */
 const TARGET_FLAGS: Record<
   Target,
-  (f: { regionKnown: boolean; source: SourceChoice; endpoint?: string | undefined }) => { source: SourceChoice }
+  (f: { regionKnown: boolean; source: SourceChoice; endpoint?: string | undefined; plan: boolean }) => {
+    source: SourceChoice;
+  }
 > = {
   aws({ regionKnown, source, endpoint }) {
     if (!regionKnown) {
@@ -194,7 +199,13 @@ const TARGET_FLAGS: Record<
     }
     return { source };
   },
-  local({ source }) {
+  local({ source, plan }) {
+    if (plan) {
+      throw new ConfigError(
+        "--plan checks a real AWS account before a run; the local rehearsal has nothing to check.",
+        "Give the region of the account to check: bin/run --region eu-west-1 --plan",
+      );
+    }
     if (source === "codecommit") {
       throw new ConfigError(
         "--source codecommit cannot be rehearsed locally: the emulator cannot store commits.",
@@ -251,7 +262,7 @@ export function readConfig(
   const interactive = terminal.stdinIsTTY && !ci && !values.yes;
   const aws = readAwsSettings(env, values.region);
   const regionKnown = Boolean(regionGiven ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION));
-  const chosen = TARGET_FLAGS[target]({ regionKnown, source, endpoint: aws.endpoint });
+  const chosen = TARGET_FLAGS[target]({ regionKnown, source, endpoint: aws.endpoint, plan: Boolean(values.plan) });
 
   return Object.freeze({
     target,
@@ -267,6 +278,7 @@ export function readConfig(
     keep: Boolean(values.keep),
     verbose: Boolean(values.verbose),
     dryRun: Boolean(values["dry-run"]),
+    plan: Boolean(values.plan),
     checkOnly: Boolean(values.check),
     ...(values.message !== undefined ? { message: values.message } : {}),
     help: Boolean(values.help),

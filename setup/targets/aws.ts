@@ -3,7 +3,6 @@
 // stops the pipeline first and proves nothing tagged is left.
 import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
 import {
-  checkAccount,
   ECS_SERVICE_LINKED_ROLE,
   ensureEcsServiceLinkedRole,
   NEW_ROLE_SETTLE_SECONDS,
@@ -36,6 +35,7 @@ import { ConfigError, StepError } from "../lib/errors.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";
 import { deployProgress } from "../lib/ui/stack-progress.ts";
+import { checkBeforeRun } from "./aws-plan.ts";
 import type { Target } from "./target.ts";
 
 export function awsTarget(config: Config): Target {
@@ -50,7 +50,7 @@ export function awsTarget(config: Config): Target {
     async open() {
       const identity = await whoAmI(awsClients(config.aws).sts, region, config.aws.profile);
       await refuseForeignStacks(awsClients(config.aws).cfn, prefix);
-      return { config, accountId: identity.accountId };
+      return { config, accountId: identity.accountId, callerArn: identity.arn };
     },
 
     refuseUnconfirmed() {
@@ -72,19 +72,17 @@ export function awsTarget(config: Config): Target {
       ui.info("(us-east-1 prices), plus about USD 0.05 of CodeBuild and CodePipeline time per release.");
     },
 
+    async plan(ctx, session) {
+      await checkBeforeRun(ctx, session);
+    },
+
     /**
-     * The fresh-account preflight, shown with the confirmation; then, once
-     * confirmed, the one thing it may create: ECS's service-linked role.
+     * The plan's checks (the account, the templates, your permissions), shown
+     * with the confirmation; then, once confirmed, the one thing it may
+     * create: ECS's service-linked role.
      */
-    async approve(ctx, ask) {
-      const preflight = await withSpinner(
-        ctx.ui,
-        "checking the account: service-linked role, CodeBuild quota, VPCs, public IPv4",
-        () => checkAccount(ctx.aws, region),
-        { done: () => "account checked", failed: "the account cannot hold this run yet" },
-      );
-      for (const line of preflight.lines) ctx.ui.info(`  ${line}`);
-      for (const warning of preflight.warnings) ctx.ui.warn(warning);
+    async approve(ctx, session, ask) {
+      const preflight = await checkBeforeRun(ctx, session);
       if (config.interactive && !(await ask("Create these resources?"))) return false;
       if (preflight.ecsServiceLinkedRole === "missing") {
         const made = await ensureEcsServiceLinkedRole(ctx.aws.iam);

@@ -7,7 +7,7 @@ import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { awsClients } from "../lib/aws/clients.ts";
 import { type Config, IMAGE_VARIABLES, type Images, readAwsSettings } from "../lib/config.ts";
-import { PrerequisiteError } from "../lib/errors.ts";
+import { ConfigError, PrerequisiteError } from "../lib/errors.ts";
 import { deleteBucketLeftBehind, releaseVpcForDelete } from "../lib/local/emulator-gaps.ts";
 import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/docker.ts";
 import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
@@ -105,6 +105,11 @@ export function localTarget(config: Config): Target {
       );
     },
 
+    // Config refuses --plan for the rehearsal: there is no account to check.
+    plan: () =>
+      Promise.reject(
+        new ConfigError("--plan checks an AWS account.", "Give a region: bin/run --region eu-west-1 --plan"),
+      ),
     approve: () => Promise.resolve(true),
 
     deployOptions,

@@ -21,6 +21,8 @@ export interface Session {
   /** The Config with the emulator's endpoint filled in for the local target. */
   readonly config: Config;
   readonly accountId: string;
+  /** Who the credentials are (STS GetCallerIdentity's ARN), where known. */
+  readonly callerArn?: string;
   /** Said once, after the introduction (e.g. "carrying on with this prefix's emulator"). */
   readonly notice?: string;
 }
@@ -84,8 +86,13 @@ export interface Target {
   refuseUnconfirmed(): void;
   /** What this run will do and cost, said before anything is created. */
   introduce(ui: Narrator, session: Session): void;
-  /** Checks and asks before anything is created; false when the person said no. */
-  approve(ctx: TargetContext, ask: (question: string) => Promise<boolean>): Promise<boolean>;
+  /**
+   * Checks, creating nothing, what would make the run fail (bin/run --plan): throws a ConfigError
+   * (exit 2) naming each problem; resolves when there is none.
+   */
+  plan(ctx: TargetContext, session: Session): Promise<void>;
+  /** Checks (the plan's checks) and asks before anything is created; false when the person said no. */
+  approve(ctx: TargetContext, session: Session, ask: (question: string) => Promise<boolean>): Promise<boolean>;
   /** Stack deploy settings, with progress bound by the caller to a spinner. */
   deployOptions(onLine: (text: string) => void, log: (text: string) => void): DeployOptions;
 
