@@ -25,7 +25,7 @@ import type { Session, Target } from "./target.ts";
 
 /** What the demo image says when started with neither a region nor a Docker engine. */
 const DEMO_IMAGE_HELP = `This image needs a region (to build in your AWS account) or the Docker socket (to rehearse locally, free):
-  AWS:   docker run -it -e REGION=eu-west-1 -e AWS_PROFILE -v ~/.aws:/home/lab/.aws:ro demo
+  AWS:   docker run -it -e REGION=eu-west-1 -e AWS_PROFILE --user "$(id -u):$(id -g)" -v ~/.aws:/home/lab/.aws:ro demo
   local: docker run -it --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" demo`;
 
 function withEndpoint(config: Config, endpoint: string): Config {
