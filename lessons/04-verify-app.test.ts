@@ -37,7 +37,12 @@ describe("lesson 04: verify the app", { timeout: 300_000 }, () => {
     const tag = outputsOf(service).ImageUri?.split(":").pop();
     expect(tag).toMatch(/^s3-[0-9a-f]{10}$/);
     const images = await aws.ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }));
-    expect(images.imageIds?.map((i) => i.imageTag)).toEqual([tag]);
+    // One image, under its tag and the content tag a later build checks before reusing it.
+    expect(images.imageIds?.map((i) => i.imageTag).sort()).toEqual([
+      tag,
+      expect.stringMatching(new RegExp(`^${tag}-src-[0-9a-f]{12}$`)),
+    ]);
+    expect(new Set(images.imageIds?.map((i) => i.imageDigest)).size).toBe(1);
     // The service's desired count of tasks, behind the load balancer stand-in, whose listener is the app's URL.
     expect((await findRehearsal(prefix)).filter((c) => c.role === "task" && c.running)).toHaveLength(2);
     const url = await loadBalancerUrl(prefix);

@@ -77,7 +77,9 @@ async function images(prefix: string): Promise<number> {
     .send(new DescribeRepositoriesCommand({ repositoryNames: [`${prefix}-app`] }))
     .catch(() => undefined);
   if (!repos) return 0;
-  return ((await ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }))).imageIds ?? []).length;
+  // ListImages lists a tag at a time; an image is a digest (each has its tag and its content tag).
+  const ids = (await ecr.send(new ListImagesCommand({ repositoryName: `${prefix}-app` }))).imageIds ?? [];
+  return new Set(ids.map((i) => i.imageDigest)).size;
 }
 
 /** The Docker engine's tags of the run's app images (built in the build container, pulled for the tasks). */
