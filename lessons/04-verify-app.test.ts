@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { check } from "../setup/checks/04-verify-app.ts";
 import { lesson } from "../setup/lesson.ts";
 import { describeStack, outputsOf } from "../setup/lib/aws/stacks.ts";
-import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
-import { loadBalancerUrl } from "../setup/lib/local/load-balancer.ts";
+import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
+import { loadBalancerUrl } from "../setup/lib/local/elbv2/load-balancer.ts";
 import { useEmulator } from "./support/emulator.ts";
 import { useLesson } from "./support/lesson.ts";
 

@@ -8,7 +8,7 @@ import { withLoopbackOnly } from "../setup/lib/aws/source-change.ts";
 import { collectSource, uploadSourceZip } from "../setup/lib/aws/source.ts";
 import { CODE_DIR } from "../setup/lib/context.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
-import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
 import { useEmulator } from "./support/emulator.ts";
 import { useLesson } from "./support/lesson.ts";
 

@@ -2,7 +2,7 @@
 // Runs before `npm test` so a missing engine or image is one clear sentence.
 import { IMAGE_VARIABLES, type Images, readImages } from "./lib/config.ts";
 import { EXIT, LabError } from "./lib/errors.ts";
-import { connectDocker, requireImage } from "./lib/local/docker.ts";
+import { connectDocker, requireImage } from "./lib/local/engine/client.ts";
 
 export async function doctor(env: NodeJS.ProcessEnv): Promise<number> {
   const say = (line: string) => process.stderr.write(`[doctor] ${line}\n`);

@@ -4,7 +4,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { IMAGE_VARIABLES, type Images, readImages } from "./lib/config.ts";
 import { EXIT, LabError } from "./lib/errors.ts";
-import { ensureImages, writeImagesEnv } from "./lib/local/images.ts";
+import { ensureImages, writeImagesEnv } from "./lib/local/images/index.ts";
 
 export async function images(root: string, env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { Wait } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { readImages } from "../setup/lib/config.ts";
-import { buildImage } from "../setup/lib/local/docker-build.ts";
-import { type RunningContainer, startContainer } from "../setup/lib/local/containers.ts";
-import { connectDocker } from "../setup/lib/local/docker.ts";
+import { buildImage } from "../setup/lib/local/engine/build.ts";
+import { type RunningContainer, startContainer } from "../setup/lib/local/engine/containers.ts";
+import { connectDocker } from "../setup/lib/local/engine/client.ts";
 
 const codeDir = join(import.meta.dirname, "..", "code");
 const version = `test-${Date.now()}`;

@@ -4,9 +4,9 @@
 import { unzipSync } from "fflate";
 import { afterAll, describe, expect, it } from "vitest";
 import { readImages } from "../setup/lib/config.ts";
-import { type BuildResult, runBuild } from "../setup/lib/local/codebuild.ts";
-import { removeContainers } from "../setup/lib/local/docker.ts";
-import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { type BuildResult, runBuild } from "../setup/lib/local/codebuild/build.ts";
+import { removeContainers } from "../setup/lib/local/engine/client.ts";
+import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
 
 const PREFIX = "codebuild-test";
 const encode = (text: string) => new TextEncoder().encode(text);

@@ -11,7 +11,7 @@ import {
   readImages,
   recordedImages,
 } from "../setup/lib/config.ts";
-import { imagesEnvFile } from "../setup/lib/local/images.ts";
+import { imagesEnvFile } from "../setup/lib/local/images/index.ts";
 
 describe("image names", () => {
   it("default to the official images", () => {

@@ -8,9 +8,10 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { awsClients } from "../setup/lib/aws/clients.ts";
 import { readImages } from "../setup/lib/config.ts";
-import { buildImage } from "../setup/lib/local/docker-build.ts";
-import { connectDocker, LAB_LABEL, requireImage } from "../setup/lib/local/docker.ts";
-import { MotoContainer } from "../setup/lib/local/emulator.ts";
+import { buildImage } from "../setup/lib/local/engine/build.ts";
+import { connectDocker, requireImage } from "../setup/lib/local/engine/client.ts";
+import { RUN_LABEL } from "../setup/lib/local/engine/labels.ts";
+import { MotoContainer } from "../setup/lib/local/emulator/moto.ts";
 
 const image = `aws-cicd-lab/demo:test-${Date.now()}`;
 const root = join(import.meta.dirname, "..");
@@ -30,7 +31,7 @@ async function runImage(cmd: string[], options: RunOptions = {}): Promise<{ code
   const [result, container] = (await docker.run(image, cmd, [sink, sink], {
     Tty: false,
     ...options,
-    Labels: { [LAB_LABEL]: inject("labRunId") },
+    Labels: { [RUN_LABEL]: inject("labRunId") },
     HostConfig: { AutoRemove: false, ...options.HostConfig },
   })) as [{ StatusCode: number }, { remove(o: object): Promise<void> }];
   await container.remove({ force: true });
@@ -153,7 +154,7 @@ describe("the demo image", () => {
         chownSync(path, 4242, 4242);
       }
       const network = `aws-cicd-lab-demo-aws-${Date.now()}`;
-      await docker.createNetwork({ Name: network, Internal: true, Labels: { [LAB_LABEL]: inject("labRunId") } });
+      await docker.createNetwork({ Name: network, Internal: true, Labels: { [RUN_LABEL]: inject("labRunId") } });
       const emulator = await new MotoContainer(images.moto).withRunId(inject("labRunId")).start();
       try {
         await docker.getNetwork(network).connect({ Container: emulator.containerId });

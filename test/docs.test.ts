@@ -6,8 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
-import { removeContainers } from "../setup/lib/local/docker.ts";
-import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
+import { removeContainers } from "../setup/lib/local/engine/client.ts";
+import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
 import { STEPS } from "../setup/steps.ts";
 
 const fixture = useEmulator();

@@ -9,18 +9,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readImages } from "../setup/lib/config.ts";
 import { StepError } from "../setup/lib/errors.ts";
-import { buildImage } from "../setup/lib/local/docker-build.ts";
-import { connectDocker, removeContainers } from "../setup/lib/local/docker.ts";
-import { circuitBreakerThreshold, listTasks, rollOutService, taskName } from "../setup/lib/local/ecs-service.ts";
+import { buildImage } from "../setup/lib/local/engine/build.ts";
+import { connectDocker, removeContainers } from "../setup/lib/local/engine/client.ts";
+import { circuitBreakerThreshold, listTasks, rollOutService, taskName } from "../setup/lib/local/ecs/service.ts";
 import {
   describeTargetHealth,
   ensureLoadBalancer,
   type LoadBalancer,
   removeTaskNetwork,
   runtimeApi,
-} from "../setup/lib/local/load-balancer.ts";
-import { findRehearsal } from "../setup/lib/local/rehearsal.ts";
-import type { ServiceDefinition } from "../setup/lib/local/service-definition.ts";
+} from "../setup/lib/local/elbv2/load-balancer.ts";
+import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
+import type { ServiceDefinition } from "../setup/lib/local/ecs/definition.ts";
 import { probe } from "../setup/lib/probe.ts";
 import { watchTraffic } from "../setup/lib/traffic.ts";
 import { serviceTargetGroup } from "./support/service-template.ts";

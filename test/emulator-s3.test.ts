@@ -3,7 +3,7 @@ import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/clie
 import { describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
-import { connectDocker } from "../setup/lib/local/docker.ts";
+import { connectDocker } from "../setup/lib/local/engine/client.ts";
 
 const fixture = useEmulator();
 

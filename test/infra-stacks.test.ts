@@ -39,7 +39,7 @@ import {
   templateFile,
 } from "../setup/lib/aws/naming.ts";
 import { type DeployResult, deleteStack, deployStack, describeStack } from "../setup/lib/aws/stacks.ts";
-import { releaseVpcForDelete } from "../setup/lib/local/emulator-gaps.ts";
+import { releaseVpcForDelete } from "../setup/lib/local/ec2/vpc.ts";
 
 const fixture = useEmulator();
 const prefix = "lab-infra";

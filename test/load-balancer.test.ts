@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readImages } from "../setup/lib/config.ts";
 import { PrerequisiteError } from "../setup/lib/errors.ts";
-import { connectDocker, removeContainers } from "../setup/lib/local/docker.ts";
+import { connectDocker, removeContainers } from "../setup/lib/local/engine/client.ts";
 import {
   deregisterTarget,
   describeTargetHealth,
@@ -16,8 +16,8 @@ import {
   type ListenerSettings,
   registerTarget,
   removeTaskNetwork,
-} from "../setup/lib/local/load-balancer.ts";
-import { findRehearsal, rehearsalLabels } from "../setup/lib/local/rehearsal.ts";
+} from "../setup/lib/local/elbv2/load-balancer.ts";
+import { findRehearsal, rehearsalLabels } from "../setup/lib/local/engine/rehearsal.ts";
 import { probe } from "../setup/lib/probe.ts";
 import { watchTraffic } from "../setup/lib/traffic.ts";
 import { serviceTargetGroup } from "./support/service-template.ts";

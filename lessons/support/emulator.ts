@@ -2,8 +2,8 @@
 // stopped after them even when they fail.
 import { afterAll, beforeAll, inject } from "vitest";
 import { type Config, readConfig, readImages } from "../../setup/lib/config.ts";
-import { connectDocker, requireImage } from "../../setup/lib/local/docker.ts";
-import { MotoContainer, type StartedMotoContainer } from "../../setup/lib/local/emulator.ts";
+import { connectDocker, requireImage } from "../../setup/lib/local/engine/client.ts";
+import { MotoContainer, type StartedMotoContainer } from "../../setup/lib/local/emulator/moto.ts";
 
 export interface EmulatorFixture {
   /** The running emulator; valid inside tests, after beforeAll. */

@@ -10,7 +10,7 @@ import {
   removeLabelledContainers,
   removeOrphanedContainers,
   useRyukIfAvailable,
-} from "../../setup/lib/local/docker.ts";
+} from "../../setup/lib/local/engine/client.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

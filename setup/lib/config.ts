@@ -28,11 +28,11 @@ export interface AwsSettings {
   readonly profile?: string;
 }
 
-export type Target = "aws" | "local";
+export type TargetKind = "aws" | "local";
 export type SourceChoice = "codecommit" | "s3" | "auto";
 
 export interface Config {
-  readonly target: Target;
+  readonly target: TargetKind;
   readonly prefix: string;
   readonly source: SourceChoice;
   readonly aws: AwsSettings;
@@ -179,7 +179,7 @@ const FLAGS = {
  * setup/targets/.
  */
 const TARGET_FLAGS: Record<
-  Target,
+  TargetKind,
   (f: { regionKnown: boolean; source: SourceChoice; endpoint?: string | undefined; plan: boolean }) => {
     source: SourceChoice;
   }
@@ -243,7 +243,7 @@ export function readConfig(
   if (targetFlag !== "aws" && targetFlag !== "local") {
     throw new ConfigError(`--target ${targetFlag} is not a target.`, "Use --target aws or --target local.");
   }
-  const target: Target = targetFlag;
+  const target: TargetKind = targetFlag;
 
   const prefix = values.prefix ?? nonEmpty(env.PREFIX) ?? "demo";
   if (!PREFIX_PATTERN.test(prefix)) {

@@ -1,6 +1,6 @@
 // The local rehearsal: the emulator (moto in a container, reused by prefix)
 // holds the stacks; what it cannot run, the local stand-ins do on the Docker
-// engine (see setup/lib/local/emulator-gaps.ts); teardown removes the
+// engine (see setup/lib/local/index.ts); teardown removes the
 // containers too, and by default the emulator itself.
 import { ecrRepositoryName, pipelineName, SOURCE_KEY, stackName, templateFile } from "../lib/aws/naming.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
@@ -8,16 +8,19 @@ import { refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { awsClients } from "../lib/aws/clients.ts";
 import { type Config, IMAGE_VARIABLES, type Images, readAwsSettings } from "../lib/config.ts";
 import { ConfigError, PrerequisiteError } from "../lib/errors.ts";
-import { deleteBucketLeftBehind, releaseVpcForDelete } from "../lib/local/emulator-gaps.ts";
-import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/docker.ts";
-import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator.ts";
-import { REHEARSAL_SPEEDUP, releaseLocally } from "../lib/local/pipeline.ts";
-import { readServiceEvents } from "../lib/local/service-events.ts";
-import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/pipeline-definition.ts";
-import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME, removeEngineImages } from "../lib/local/registry.ts";
-import { loadBalancerUrl, removeTaskNetwork, taskNetwork } from "../lib/local/load-balancer.ts";
+import { releaseVpcForDelete } from "../lib/local/ec2/vpc.ts";
+import { deleteBucketLeftBehind } from "../lib/local/s3/bucket.ts";
+import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/engine/client.ts";
+import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator/moto.ts";
+import { REHEARSAL_SPEEDUP } from "../lib/local/clock.ts";
+import { releaseLocally } from "../lib/local/release.ts";
+import { readServiceEvents } from "../lib/local/ecs/events.ts";
+import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/codepipeline/definition.ts";
+import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME, removeEngineImages } from "../lib/local/ecr/registry.ts";
+import { loadBalancerUrl, removeTaskNetwork, taskNetwork } from "../lib/local/elbv2/load-balancer.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";
-import { ensureEmulator, findRehearsal } from "../lib/local/rehearsal.ts";
+import { findRehearsal } from "../lib/local/engine/rehearsal.ts";
+import { ensureEmulator } from "../lib/local/emulator/rehearsal.ts";
 import { probe } from "../lib/probe.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
 import { deployProgress } from "../lib/ui/stack-progress.ts";
@@ -127,7 +130,7 @@ export function localTarget(config: Config): Target {
     },
 
     async pipelineDeployed(ctx) {
-      // The emulator's CloudFormation skips the pipeline and its projects (see emulator-gaps.ts).
+      // The emulator's CloudFormation skips the pipeline and its projects (see setup/lib/local/index.ts).
       const template = await renderDeployedStack(
         ctx.aws.cfn,
         stackName(prefix, "pipeline"),
@@ -222,7 +225,7 @@ export function localTarget(config: Config): Target {
         async beforeEnvironment(vpcId) {
           // The load balancer stand-in goes with the environment's load balancer.
           await removeContainers((await ofRole("proxy")).map((c) => c.id));
-          // The emulator cannot delete a VPC's gateway and route tables itself (see emulator-gaps.ts).
+          // The emulator cannot delete a VPC's gateway and route tables itself (see setup/lib/local/index.ts).
           if (vpcId) await releaseVpcForDelete(aws.ec2, vpcId).catch(() => []);
         },
         async afterPipeline() {
@@ -245,7 +248,7 @@ export function localTarget(config: Config): Target {
           return [...removed, ...standIns.map((c) => `the ${c.role} container`)];
         },
         async afterBucket(bucket) {
-          // The emulator reports the stack deleted but keeps the empty bucket (see emulator-gaps.ts).
+          // The emulator reports the stack deleted but keeps the empty bucket (see setup/lib/local/index.ts).
           if (bucket) await deleteBucketLeftBehind(aws.s3, bucket);
         },
         async leftovers() {

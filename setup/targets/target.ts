@@ -6,7 +6,7 @@
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import type { AwsClients } from "../lib/aws/clients.ts";
 import type { CurrentSource } from "../lib/aws/source.ts";
-import type { Config } from "../lib/config.ts";
+import type { Config, TargetKind } from "../lib/config.ts";
 import type { Narrator } from "../lib/ui/narrator.ts";
 
 /** What a step, a check or teardown needs to know about where it runs. */
@@ -70,7 +70,7 @@ export interface TeardownHooks {
 }
 
 export interface Target {
-  readonly kind: "aws" | "local";
+  readonly kind: TargetKind;
   /** "AWS eu-west-1" or "local rehearsal", for lists and summaries. */
   readonly label: string;
   /** The flags that point a command at this target, for the commands the narration suggests. */

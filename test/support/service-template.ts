@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { templateFile } from "../../setup/lib/aws/naming.ts";
 import { parseTemplate, renderTemplate } from "../../setup/lib/aws/templates.ts";
-import { type TargetGroupSettings, targetGroupSettings } from "../../setup/lib/local/load-balancer.ts";
+import { type TargetGroupSettings, targetGroupSettings } from "../../setup/lib/local/elbv2/load-balancer.ts";
 
 /** infra/service.yaml's target group, rendered for the default parameters. */
 export function serviceTargetGroup(prefix: string): TargetGroupSettings {

@@ -1,13 +1,11 @@
 // Access to the local Docker engine through testcontainers' client, with the
 // checks that turn "no Docker" or "no image" into one clear sentence.
 import { type ContainerRuntimeClient, getContainerRuntimeClient, ImageName } from "testcontainers";
-import { PrerequisiteError } from "../errors.ts";
+import { PrerequisiteError } from "../../errors.ts";
+import { RUN_LABEL } from "./labels.ts";
 
 const DOCKER_MISSING_HINT =
   "Install Docker and start it (Debian: `apt-get install docker.io` then `dockerd &`; elsewhere Docker Desktop or Docker Engine), or run `bash .ci/provision` as root.";
-
-/** Label put on every container the project starts, so leftovers can be found and removed. */
-export const LAB_LABEL = "aws-cicd-lab.run";
 
 /**
  * testcontainers reaches published ports through the bridge gateway when it
@@ -90,16 +88,16 @@ function ownerAlive(runId: string): boolean {
  */
 export async function removeOrphanedContainers(client: ContainerRuntimeClient): Promise<number> {
   const docker = client.container.dockerode;
-  const found = await docker.listContainers({ all: true, filters: { label: [LAB_LABEL] } });
-  const orphans = found.filter((info) => !ownerAlive(info.Labels[LAB_LABEL] ?? ""));
+  const found = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
+  const orphans = found.filter((info) => !ownerAlive(info.Labels[RUN_LABEL] ?? ""));
   await removeContainers(orphans.map((info) => info.Id));
   return orphans.length;
 }
 
-/** Force-removes every container carrying LAB_LABEL=runId; returns how many. */
+/** Force-removes every container carrying RUN_LABEL=runId; returns how many. */
 export async function removeLabelledContainers(client: ContainerRuntimeClient, runId: string): Promise<number> {
   const docker = client.container.dockerode;
-  const found = await docker.listContainers({ all: true, filters: { label: [`${LAB_LABEL}=${runId}`] } });
+  const found = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } });
   await removeContainers(found.map((info) => info.Id));
   return found.length;
 }

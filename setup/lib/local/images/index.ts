@@ -10,8 +10,9 @@ import { spawn } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
 import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { IMAGE_VARIABLES as ENV_VARIABLE, type Images, LOCAL_IMAGES, OFFICIAL_IMAGES } from "../config.ts";
-import { LabError, PrerequisiteError, StepError } from "../errors.ts";
+import { IMAGE_VARIABLES as ENV_VARIABLE, type Images, LOCAL_IMAGES, OFFICIAL_IMAGES } from "../../config.ts";
+import { LabError, PrerequisiteError, StepError } from "../../errors.ts";
+import { RECIPE_LABEL } from "../engine/labels.ts";
 
 export type ImageRole = keyof Images;
 
@@ -23,7 +24,6 @@ const RECIPE_VERSIONS: Readonly<Record<ImageRole, string>> = {
   registry: "1",
   proxy: "1",
 };
-const RECIPE_LABEL = "aws-cicd-lab.recipe";
 
 /** The host's CA bundle, which includes any TLS-intercepting proxy's CA. */
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";

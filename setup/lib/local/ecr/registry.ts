@@ -2,15 +2,15 @@
 // docker-registry) on 127.0.0.1, one per rehearsal prefix, kept across runs
 // like the emulator. The build's `docker login` / `docker push` go to it
 // unchanged; what it holds reaches the emulator's ECR through the bridge in
-// emulator-gaps.ts. Its layers live in one named volume shared by every
+// mirror.ts. Its layers live in one named volume shared by every
 // rehearsal on the machine, a cache like the engine's build cache: a push of
 // layers it already holds (the Node base) is instant. Teardown deletes the
 // prefix's images from it; the layers stay until the volume is removed.
 import { Wait } from "testcontainers";
-import { PrerequisiteError } from "../errors.ts";
-import { startContainer } from "./containers.ts";
-import { connectDocker } from "./docker.ts";
-import { rehearsalLabels, rehearsalRunId, reuseOrStart } from "./rehearsal.ts";
+import { PrerequisiteError } from "../../errors.ts";
+import { startContainer } from "../engine/containers.ts";
+import { connectDocker } from "../engine/client.ts";
+import { rehearsalLabels, rehearsalRunId, reuseOrStart } from "../engine/rehearsal.ts";
 
 /** The registries' shared layer store. */
 export const REGISTRY_VOLUME = "aws-cicd-lab-registry-layers";

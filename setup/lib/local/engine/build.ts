@@ -6,8 +6,8 @@ import { readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import dockerignore, { type Ignore } from "@balena/dockerignore";
 import tar from "tar-fs";
-import { StepError } from "../errors.ts";
-import { connectDocker } from "./docker.ts";
+import { StepError } from "../../errors.ts";
+import { connectDocker } from "./client.ts";
 
 /** The build context as a tar stream, leaving out what .dockerignore names. */
 async function contextTar(dir: string): Promise<NodeJS.ReadableStream> {

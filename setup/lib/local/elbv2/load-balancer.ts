@@ -8,10 +8,12 @@
 // through HAProxy's runtime API, as ECS does with the ALB, never by restarting
 // the proxy.
 import net from "node:net";
-import { PrerequisiteError, StepError } from "../errors.ts";
-import { probe } from "../probe.ts";
-import { connectDocker, containerLogs, removeContainers } from "./docker.ts";
-import { findRehearsal, rehearsalLabels } from "./rehearsal.ts";
+import { PrerequisiteError, StepError } from "../../errors.ts";
+import { probe } from "../../probe.ts";
+import { connectDocker, containerLogs, removeContainers } from "../engine/client.ts";
+import { MIN_CHECK_TIMEOUT_MS, scaled } from "../clock.ts";
+import { findRehearsal, rehearsalLabels } from "../engine/rehearsal.ts";
+import { PROXY_CONFIG_LABEL } from "../engine/labels.ts";
 
 /** The listener's port inside the proxy container, and the runtime API's. */
 const LISTENER_PORT = 8080;
@@ -88,16 +90,13 @@ function expectStatus(codes: string): string {
   return `http-check expect rstatus ^(${alternatives.join("|")})$`;
 }
 
-/** Rehearsal milliseconds for AWS seconds. */
-export const scaled = (seconds: number, speedup: number): number => Math.max(1, Math.round((seconds * 1000) / speedup));
-
 /**
  * A health check's timeout, sped up but never under a second: a busy machine
  * (builds, other tasks) answers slower than 1/10 of the template's timeout,
  * and a slow answer must not count as a failed check.
  */
 const checkTimeoutMs = (tg: TargetGroupSettings, speedup: number) =>
-  Math.max(1_000, scaled(tg.timeoutSeconds, speedup));
+  Math.max(MIN_CHECK_TIMEOUT_MS, scaled(tg.timeoutSeconds, speedup));
 
 /** The HAProxy configuration for a listener and its target group. */
 export function haproxyConfig(spec: Pick<LoadBalancerSpec, "listener" | "targetGroup" | "speedup">): string {
@@ -139,8 +138,6 @@ export function haproxyConfig(spec: Pick<LoadBalancerSpec, "listener" | "targetG
 
 /** The Docker network of a prefix's tasks: internal (no way out, nothing published); the proxy joins it. */
 export const taskNetwork = (prefix: string): string => `aws-cicd-lab-${prefix}-tasks`;
-
-const CONFIG_LABEL = "aws-cicd-lab.haproxy-config";
 
 export interface LoadBalancer {
   /** The listener: http://127.0.0.1:<port>, the app's URL. */
@@ -213,7 +210,7 @@ export async function ensureLoadBalancer(spec: LoadBalancerSpec): Promise<LoadBa
   const proxies = (await findRehearsal(spec.prefix)).filter((c) => c.role === "proxy");
   for (const proxy of proxies.filter((c) => c.running)) {
     const info = await docker.getContainer(proxy.id).inspect();
-    if (info.Config.Labels[CONFIG_LABEL] !== config) continue;
+    if (info.Config.Labels[PROXY_CONFIG_LABEL] !== config) continue;
     const lb = proxyAddresses(info.NetworkSettings.Ports);
     if (await runtimeApiAnswers(lb.apiPort)) return { ...lb, ...base, reused: true };
   }
@@ -222,7 +219,7 @@ export async function ensureLoadBalancer(spec: LoadBalancerSpec): Promise<LoadBa
   const container = await docker.createContainer({
     Image: spec.image,
     Env: [`HAPROXY_CFG=${config}`],
-    Labels: { ...rehearsalLabels(spec.prefix, "proxy"), [CONFIG_LABEL]: config },
+    Labels: { ...rehearsalLabels(spec.prefix, "proxy"), [PROXY_CONFIG_LABEL]: config },
     ExposedPorts: { [`${LISTENER_PORT}/tcp`]: {}, [`${RUNTIME_API_PORT}/tcp`]: {} },
     HostConfig: {
       // Published on this machine's loopback only.
@@ -287,7 +284,7 @@ async function command(lb: LoadBalancer, text: string, expect: RegExp = /^\s*$/)
 /** A target's state, in the ALB's words. */
 export type TargetHealth = "initial" | "healthy" | "unhealthy" | "draining";
 
-export interface Target {
+export interface TargetHealthDescription {
   /** The server name: the task's id. */
   readonly id: string;
   readonly health: TargetHealth;
@@ -323,7 +320,7 @@ export async function registerTarget(lb: LoadBalancer, id: string, address: stri
 }
 
 /** The target group's targets and their health, from HAProxy's statistics. */
-export async function describeTargetHealth(lb: LoadBalancer): Promise<Target[]> {
+export async function describeTargetHealth(lb: LoadBalancer): Promise<TargetHealthDescription[]> {
   const csv = await runtimeApi(lb.apiPort, "show stat");
   const [header, ...rows] = csv.replace(/^# /, "").trim().split("\n");
   const columns = (header ?? "").split(",");

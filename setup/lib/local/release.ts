@@ -15,14 +15,15 @@ import { StepError } from "../errors.ts";
 import { pipelineName, stackName } from "../aws/naming.ts";
 import type { DeployOptions } from "../aws/stacks.ts";
 import type { StageLine } from "../ui/pipeline-progress.ts";
-import { runPipeline } from "./codepipeline.ts";
-import { connectDocker } from "./docker.ts";
-import { localProviders } from "./pipeline-actions.ts";
-import { readHeldPipeline } from "./pipeline-definition.ts";
-import { rollOutService, type RolloutResult } from "./ecs-service.ts";
-import { ensureLoadBalancer } from "./load-balancer.ts";
-import { readServiceDefinition, secretValue } from "./service-definition.ts";
-import { recordServiceEvents } from "./service-events.ts";
+import { REHEARSAL_SPEEDUP } from "./clock.ts";
+import { runPipeline } from "./codepipeline/run.ts";
+import { connectDocker } from "./engine/client.ts";
+import { localProviders } from "./codepipeline/actions.ts";
+import { readHeldPipeline } from "./codepipeline/definition.ts";
+import { rollOutService, type RolloutResult } from "./ecs/service.ts";
+import { ensureLoadBalancer } from "./elbv2/load-balancer.ts";
+import { readServiceDefinition, secretValue } from "./ecs/definition.ts";
+import { recordServiceEvents } from "./ecs/events.ts";
 
 export interface LocalReleaseInput {
   readonly prefix: string;
@@ -65,14 +66,6 @@ async function pullImage(image: string): Promise<void> {
     docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
   );
 }
-
-/**
- * ECS's and the load balancer's timers (health check interval and timeout,
- * grace period, deregistration delay, stop timeout) run this many times
- * faster in the rehearsal than the template says, so a rollout takes seconds
- * instead of minutes; every count and threshold is the template's.
- */
-export const REHEARSAL_SPEEDUP = 10;
 
 /**
  * The service stack as ECS and the load balancer would run it once

@@ -11,15 +11,15 @@ import type { CodeBuildClient, EnvironmentVariable } from "@aws-sdk/client-codeb
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { unzipSync, zipSync } from "fflate";
-import { LabError } from "../errors.ts";
-import { parseTemplate } from "../aws/templates.ts";
-import { type DeployOptions, deployStack, describeStack, firstFailedResource } from "../aws/stacks.ts";
-import type { ActionProvider, ActionResult, ArtifactRef } from "./codepipeline.ts";
-import type { RolloutResult } from "./ecs-service.ts";
-import { runBuild, SOURCE_DIR } from "./codebuild.ts";
-import { mirrorRegistryToEcr, reconcileRegistryWithEcr } from "./emulator-gaps.ts";
-import { readProject } from "./pipeline-definition.ts";
-import { primeRepository, rememberLayers } from "./registry.ts";
+import { LabError } from "../../errors.ts";
+import { parseTemplate } from "../../aws/templates.ts";
+import { type DeployOptions, deployStack, describeStack, firstFailedResource } from "../../aws/stacks.ts";
+import type { ActionProvider, ActionResult, ArtifactRef } from "./run.ts";
+import type { RolloutResult } from "../ecs/service.ts";
+import { runBuild, SOURCE_DIR } from "../codebuild/build.ts";
+import { mirrorRegistryToEcr, reconcileRegistryWithEcr } from "../ecr/mirror.ts";
+import { readProject } from "./definition.ts";
+import { primeRepository, rememberLayers } from "../ecr/registry.ts";
 
 export interface LocalActionDeps {
   readonly prefix: string;

@@ -2,7 +2,7 @@
 // test cases, and how many passed, failed (failure or error) and were skipped.
 import { readFile } from "node:fs/promises";
 import { XMLParser } from "fast-xml-parser";
-import { StepError } from "../errors.ts";
+import { StepError } from "../../errors.ts";
 
 export interface JunitSummary {
   readonly total: number;

@@ -3,8 +3,8 @@
 // StartedMotoContainer owns what a client needs to talk to it (endpoint,
 // region, credentials, account id) and stops it.
 import { Wait } from "testcontainers";
-import { type AwsSettings, EMULATOR_REGION } from "../config.ts";
-import { startContainer } from "./containers.ts";
+import { type AwsSettings, EMULATOR_REGION } from "../../config.ts";
+import { startContainer } from "../engine/containers.ts";
 
 const MOTO_PORT = 5000;
 

@@ -2,7 +2,7 @@
 // stack defines them: its template, rendered with the parameters it was
 // deployed with and the physical ids of its resources, then stored in the
 // emulator's CodePipeline and CodeBuild, which its CloudFormation skips
-// (see emulator-gaps.ts). The local run reads them back from there, as
+// (see ../index.ts). The local run reads them back from there, as
 // CodePipeline and CodeBuild read theirs on AWS.
 import { readFile } from "node:fs/promises";
 import {
@@ -26,9 +26,9 @@ import {
   type PipelineDeclaration,
   UpdatePipelineCommand,
 } from "@aws-sdk/client-codepipeline";
-import { StepError } from "../errors.ts";
-import { parseTemplate, renderTemplate, type Template } from "../aws/templates.ts";
-import { validatePipelineStructure } from "./pipeline-structure.ts";
+import { StepError } from "../../errors.ts";
+import { parseTemplate, renderTemplate, type Template } from "../../aws/templates.ts";
+import { validatePipelineStructure } from "./structure.ts";
 
 /** Ref and GetAtt Arn of the resource types the pipeline template refers to. */
 function attributes(type: string, id: string, accountId: string, region: string): Record<string, string> {
@@ -55,7 +55,7 @@ export async function renderDeployedStack(
   templateFile: string,
   accountId: string,
   region: string,
-  /** Resources the emulator's CloudFormation skipped, as a stand-in made them (see emulator-gaps.ts). */
+  /** Resources the emulator's CloudFormation skipped, as a stand-in made them (see ../index.ts). */
   standIns: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
 ): Promise<Template> {
   const [text, { Stacks }, { StackResources }, { Exports }] = await Promise.all([
@@ -76,7 +76,7 @@ export async function renderDeployedStack(
       resources[r.LogicalResourceId] = attributes(r.ResourceType ?? "", r.PhysicalResourceId, accountId, region);
   }
   // The emulator's DescribeStackResources loses resources of a stack updated more than once (see
-  // emulator-gaps.ts): such a resource is named for what it is, never given a made-up id.
+  // ../index.ts): such a resource is named for what it is, never given a made-up id.
   for (const id of Object.keys(template.Resources)) {
     const lost = `${id} of ${stackName} (its id lost by the emulator)`;
     resources[id] ??= { Ref: lost, Arn: lost, Name: lost };

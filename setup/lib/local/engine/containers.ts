@@ -1,7 +1,7 @@
 // Starting the project's containers: published on 127.0.0.1 only, labelled
 // with the run that owns them, stoppable more than once.
 import { GenericContainer, type StartedTestContainer, type WaitStrategy } from "testcontainers";
-import { LAB_LABEL } from "./docker.ts";
+import { RUN_LABEL } from "./labels.ts";
 
 /**
  * GenericContainer publishes ports on every host address; the project's
@@ -48,7 +48,7 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningContai
   const started = await new LoopbackContainer(spec.image)
     .withExposedPorts(spec.hostPort ? { container: spec.port, host: spec.hostPort } : spec.port)
     .withEnvironment(spec.env ?? {})
-    .withLabels({ ...spec.labels, [LAB_LABEL]: spec.runId })
+    .withLabels({ ...spec.labels, [RUN_LABEL]: spec.runId })
     .withBindMounts((spec.volumes ?? []).map(([source, target]) => ({ source, target })))
     .withWaitStrategy(spec.wait)
     .withStartupTimeout(spec.startupTimeoutMs ?? 60_000)
@@ -90,7 +90,7 @@ export async function startHostNetworkContainer(spec: HostNetworkSpec): Promise<
   let container = new GenericContainer(spec.image)
     .withNetworkMode("host")
     .withEnvironment(spec.env ?? {})
-    .withLabels({ [LAB_LABEL]: spec.runId })
+    .withLabels({ [RUN_LABEL]: spec.runId })
     .withCopyFilesToContainer((spec.files ?? []).map(([source, target]) => ({ source, target })));
   if (spec.command) container = container.withCommand(spec.command);
   return stoppable(await container.start(), 10_000);

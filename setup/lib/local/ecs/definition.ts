@@ -15,11 +15,11 @@ import {
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { readFile } from "node:fs/promises";
-import { prefixTags, stackName, templateFile } from "../aws/naming.ts";
-import { parseTemplate, type Template } from "../aws/templates.ts";
-import { StepError } from "../errors.ts";
-import { type ListenerSettings, type TargetGroupSettings, targetGroupSettings } from "./load-balancer.ts";
-import { renderDeployedStack } from "./pipeline-definition.ts";
+import { prefixTags, stackName, templateFile } from "../../aws/naming.ts";
+import { parseTemplate, type Template } from "../../aws/templates.ts";
+import { StepError } from "../../errors.ts";
+import { type ListenerSettings, type TargetGroupSettings, targetGroupSettings } from "../elbv2/load-balancer.ts";
+import { renderDeployedStack } from "../codepipeline/definition.ts";
 
 /** The task definition's one essential container, as ECS starts it. */
 export interface ContainerDefinition {

@@ -20,11 +20,11 @@ import { pipeline } from "node:stream/promises";
 import type Dockerode from "dockerode";
 import { zipSync } from "fflate";
 import tar from "tar-fs";
-import { PrerequisiteError, StepError } from "../errors.ts";
+import { PrerequisiteError, StepError } from "../../errors.ts";
 import { type Buildspec, type FileSet, PHASES, parseBuildspec } from "./buildspec.ts";
-import { connectDocker, removeContainers } from "./docker.ts";
+import { connectDocker, removeContainers } from "../engine/client.ts";
 import { type JunitSummary, summariseJunit } from "./junit.ts";
-import { rehearsalLabels } from "./rehearsal.ts";
+import { rehearsalLabels } from "../engine/rehearsal.ts";
 
 /** Where CodeBuild puts the primary source; the same path here. */
 export const SOURCE_DIR = "/codebuild/output/src";

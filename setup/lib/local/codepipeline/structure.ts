@@ -3,7 +3,7 @@
 // stack). The emulator's CodePipeline makes almost none of them; without
 // this, a pipeline AWS refuses would run in the rehearsal.
 import type { PipelineDeclaration } from "@aws-sdk/client-codepipeline";
-import { StepError } from "../errors.ts";
+import { StepError } from "../../errors.ts";
 
 const fail = (pipeline: string, why: string): never => {
   throw new StepError(

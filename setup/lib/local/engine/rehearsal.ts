@@ -2,18 +2,15 @@
 // the load balancer's proxy and the service's tasks, labelled with the prefix
 // and their role so a re-run finds and reuses them and teardown finds and
 // removes them, even after the process that started them has gone.
-import { connectDocker, LAB_LABEL, removeContainers } from "./docker.ts";
-import { probe } from "../probe.ts";
-import type { MotoContainer } from "./emulator.ts";
-
-const REHEARSAL_LABEL = "aws-cicd-lab.rehearsal";
-const ROLE_LABEL = "aws-cicd-lab.role";
+import { connectDocker, removeContainers } from "./client.ts";
+import { REHEARSAL_LABEL, ROLE_LABEL, RUN_LABEL } from "./labels.ts";
+import { probe } from "../../probe.ts";
 
 export type RehearsalRole = "emulator" | "registry" | "build" | "proxy" | "task";
 
 /** Labels that tie a container to this prefix's rehearsal and say what it stands in for. */
 export function rehearsalLabels(prefix: string, role: RehearsalRole): Record<string, string> {
-  return { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: role, [LAB_LABEL]: rehearsalRunId(prefix) };
+  return { [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: role, [RUN_LABEL]: rehearsalRunId(prefix) };
 }
 
 export interface RehearsalContainer {
@@ -65,24 +62,4 @@ export async function reuseOrStart(
   if (live?.url && (await answers(live.url, path))) return { url: live.url, reused: true };
   await removeContainers(existing.map((c) => c.id));
   return { url: await start(), reused: false };
-}
-
-/** The rehearsal's emulator: the running one for this prefix if it answers, else a new one from `moto`. */
-export async function ensureEmulator(
-  prefix: string,
-  moto: MotoContainer,
-): Promise<{ endpoint: string; reused: boolean }> {
-  const { url, reused } = await reuseOrStart(
-    prefix,
-    "emulator",
-    "/moto-api/",
-    async () =>
-      (
-        await moto
-          .withRunId(rehearsalRunId(prefix))
-          .withLabels({ [REHEARSAL_LABEL]: prefix, [ROLE_LABEL]: "emulator" })
-          .start()
-      ).endpoint,
-  );
-  return { endpoint: url, reused };
 }

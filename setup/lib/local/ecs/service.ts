@@ -12,22 +12,20 @@
 // times faster, like the load balancer's.
 import { createHash } from "node:crypto";
 import type Dockerode from "dockerode";
-import { StepError } from "../errors.ts";
-import { connectDocker, containerLogs, removeContainers } from "./docker.ts";
+import { StepError } from "../../errors.ts";
+import { connectDocker, containerLogs, removeContainers } from "../engine/client.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   deregisterTarget,
   describeTargetHealth,
   type LoadBalancer,
   registerTarget,
-  scaled,
   targetHealthById,
-} from "./load-balancer.ts";
-import { findRehearsal, rehearsalLabels } from "./rehearsal.ts";
-import type { ContainerDefinition, ServiceDefinition } from "./service-definition.ts";
-
-/** Which task definition revision a task runs: a digest of its container definition (image, environment, ...). */
-const REVISION_LABEL = "aws-cicd-lab.task-revision";
+} from "../elbv2/load-balancer.ts";
+import { MIN_GRACE_MS, scaled } from "../clock.ts";
+import { findRehearsal, rehearsalLabels } from "../engine/rehearsal.ts";
+import { REVISION_LABEL } from "../engine/labels.ts";
+import type { ContainerDefinition, ServiceDefinition } from "./definition.ts";
 
 /** A container definition's digest: any change to it is a new revision, as RegisterTaskDefinition makes one. */
 export function revisionOf(container: ContainerDefinition): string {
@@ -184,9 +182,6 @@ export interface RolloutResult {
   readonly failures: readonly string[];
   readonly ms: number;
 }
-
-/** The shortest grace period the stand-in gives a new task (see rollOutService). */
-const MIN_GRACE_MS = 2_000;
 
 /** ECS's circuit breaker threshold: half the desired count, at least 3, at most 200. */
 export const circuitBreakerThreshold = (desired: number): number =>

@@ -9,9 +9,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { PipelineDeclaration } from "@aws-sdk/client-codepipeline";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { StepError } from "../errors.ts";
-import type { ActionFailure, StageLine } from "../ui/pipeline-progress.ts";
-import { failureLines } from "../ui/pipeline-progress.ts";
+import { StepError } from "../../errors.ts";
+import type { ActionFailure, StageLine } from "../../ui/pipeline-progress.ts";
+import { failureLines } from "../../ui/pipeline-progress.ts";
 
 export interface ArtifactRef {
   readonly name: string;

@@ -4,7 +4,7 @@
 // from Parameter Store or Secrets Manager, secondary artifacts, run-as) is
 // refused by name instead of being skipped.
 import { parse, YAMLParseError } from "yaml";
-import { StepError } from "../errors.ts";
+import { StepError } from "../../errors.ts";
 
 export const PHASES = ["install", "pre_build", "build", "post_build"] as const;
 export type PhaseName = (typeof PHASES)[number];

@@ -1,0 +1,18 @@
+// The rehearsal clock: ECS's and the load balancer's timers (health check
+// interval and timeout, grace period, deregistration delay, stop timeout) run
+// REHEARSAL_SPEEDUP times faster than the template says, so a rollout takes
+// seconds instead of minutes; every count and threshold stays the template's.
+// Two floors keep a busy machine (builds, other tasks) from failing what AWS
+// would pass: a container does not start or answer any faster than it does.
+
+/** Seconds of AWS time per second of rehearsal time. */
+export const REHEARSAL_SPEEDUP = 10;
+
+/** Rehearsal milliseconds for AWS seconds, at `speedup` (1 runs them as written). */
+export const scaled = (seconds: number, speedup: number): number => Math.max(1, Math.round((seconds * 1000) / speedup));
+
+/** The shortest health check timeout: a slow answer on a busy machine must not count as a failed check. */
+export const MIN_CHECK_TIMEOUT_MS = 1_000;
+
+/** The shortest grace period a new task gets: one slow to start on a busy machine is not counted failed. */
+export const MIN_GRACE_MS = 2_000;
