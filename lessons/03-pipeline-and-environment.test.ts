@@ -8,7 +8,7 @@ import { check } from "../setup/checks/03-pipeline-and-environment.ts";
 import { lesson } from "../setup/lesson.ts";
 import { makeClient } from "../setup/lib/aws/clients.ts";
 import { describeStack } from "../setup/lib/aws/stacks.ts";
-import { releaseHeldPipeline } from "../setup/lib/local/codepipeline/definition.ts";
+import { releaseHeldPipeline } from "../setup/lib/local/codepipeline/pipelines.ts";
 import { useEmulator } from "./support/emulator.ts";
 import { useLesson } from "./support/lesson.ts";
 

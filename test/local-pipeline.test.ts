@@ -29,8 +29,9 @@ import { readImages } from "../setup/lib/config.ts";
 import { runPipeline } from "../setup/lib/local/codepipeline/run.ts";
 import { removeContainers } from "../setup/lib/local/engine/client.ts";
 import { EMULATOR_ACCOUNT_ID } from "../setup/lib/local/emulator/moto.ts";
-import { localProviders } from "../setup/lib/local/codepipeline/actions.ts";
-import { holdPipeline, readHeldPipeline, renderDeployedStack } from "../setup/lib/local/codepipeline/definition.ts";
+import { localProviders } from "../setup/lib/local/codepipeline/actions/index.ts";
+import { renderDeployedStack } from "../setup/lib/local/cloudformation/render.ts";
+import { holdPipeline, readHeldPipeline } from "../setup/lib/local/codepipeline/pipelines.ts";
 import { ensureRegistry, registryManifest, registryTags } from "../setup/lib/local/ecr/registry.ts";
 import { reconcileRegistryWithEcr } from "../setup/lib/local/ecr/mirror.ts";
 import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
@@ -126,6 +127,8 @@ async function run(): Promise<string[]> {
       registry,
       clients: clients(),
       deployOptions: options,
+      // The pipeline alone: the service stack is recorded by the emulator, no service is run.
+      providers: [],
     }),
     say: (line) => said.push(line),
   });

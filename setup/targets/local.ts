@@ -15,7 +15,8 @@ import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator/moto.t
 import { REHEARSAL_SPEEDUP } from "../lib/local/clock.ts";
 import { releaseLocally } from "../lib/local/release.ts";
 import { readServiceEvents } from "../lib/local/ecs/events.ts";
-import { holdPipeline, releaseHeldPipeline, renderDeployedStack } from "../lib/local/codepipeline/definition.ts";
+import { renderDeployedStack } from "../lib/local/cloudformation/render.ts";
+import { holdPipeline, releaseHeldPipeline } from "../lib/local/codepipeline/pipelines.ts";
 import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME, removeEngineImages } from "../lib/local/ecr/registry.ts";
 import { loadBalancerUrl, removeTaskNetwork, taskNetwork } from "../lib/local/elbv2/load-balancer.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";

@@ -1,9 +1,9 @@
 // A local release: the pipeline the emulator holds, run by the stand-ins
-// (codepipeline.ts, pipeline-actions.ts) for the seeded revision. When its
-// Deploy stage has updated the service stack, the service runs as ECS would
-// run it: the task definition's image pulled from the local registry, tasks
-// rolled out behind the load balancer stand-in, whose listener on 127.0.0.1
-// is the app's URL.
+// (codepipeline/) for the seeded revision. Its Deploy stage deploys the
+// service stack through the emulator with the resource providers that finish
+// what the emulator's CloudFormation skips: the stack's secret
+// (secretsmanager/) and the service itself (ecs/: tasks rolled out behind the
+// load balancer stand-in, whose listener on 127.0.0.1 is the app's URL).
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { CodeBuildClient } from "@aws-sdk/client-codebuild";
@@ -11,19 +11,16 @@ import type { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { StepError } from "../errors.ts";
 import { pipelineName, stackName } from "../aws/naming.ts";
 import type { DeployOptions } from "../aws/stacks.ts";
+import { StepError } from "../errors.ts";
 import type { StageLine } from "../ui/pipeline-progress.ts";
-import { REHEARSAL_SPEEDUP } from "./clock.ts";
+import { localProviders } from "./codepipeline/actions/index.ts";
+import { readHeldPipeline } from "./codepipeline/pipelines.ts";
 import { runPipeline } from "./codepipeline/run.ts";
-import { connectDocker } from "./engine/client.ts";
-import { localProviders } from "./codepipeline/actions.ts";
-import { readHeldPipeline } from "./codepipeline/definition.ts";
-import { rollOutService, type RolloutResult } from "./ecs/service.ts";
-import { ensureLoadBalancer } from "./elbv2/load-balancer.ts";
-import { readServiceDefinition, secretValue } from "./ecs/definition.ts";
-import { recordServiceEvents } from "./ecs/events.ts";
+import { ecsServiceProvider } from "./ecs/provider.ts";
+import type { RolloutResult } from "./ecs/service.ts";
+import { secretProvider } from "./secretsmanager/secrets.ts";
 
 export interface LocalReleaseInput {
   readonly prefix: string;
@@ -31,7 +28,7 @@ export interface LocalReleaseInput {
   readonly accountId: string;
   readonly endpoint: string;
   readonly images: { readonly build: string; readonly node: string; readonly proxy: string };
-  /** The local registry's address (registry.ts). */
+  /** The local registry's address (ecr/registry.ts). */
   readonly registry: string;
   readonly clients: {
     readonly s3: S3Client;
@@ -58,70 +55,15 @@ export interface LocalRelease {
   readonly rollout: RolloutResult;
 }
 
-/** Pulls an image from the local registry, as a Fargate task pulls from ECR. */
-async function pullImage(image: string): Promise<void> {
-  const docker = (await connectDocker()).container.dockerode;
-  const stream = await docker.pull(image);
-  await new Promise<void>((resolve, reject) =>
-    docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
-  );
-}
-
-/**
- * The service stack as ECS and the load balancer would run it once
- * CloudFormation has updated it: the task definition's image pulled from the
- * local registry, the proxy configured from the listener and target group,
- * and a rolling deployment of the tasks (ecs-service.ts).
- */
-async function runService(
-  input: LocalReleaseInput,
-  say: (line: string) => void,
-): Promise<{ url: string; image: string; result: RolloutResult }> {
-  const { cfn, secrets } = input.clients;
-  const service = await readServiceDefinition({ cfn, secrets }, input.prefix, input.accountId, input.region);
-  try {
-    await pullImage(service.container.image);
-  } catch (error) {
-    throw new StepError(
-      `The service's image ${service.container.image} could not be pulled from the local registry: ${(error as Error).message}`,
-      "Run the same command again; if the registry was removed, `bin/teardown --target local` first.",
-      error,
-    );
-  }
-  const lb = await ensureLoadBalancer({
-    prefix: input.prefix,
-    image: input.images.proxy,
-    listener: service.listener,
-    targetGroup: service.targetGroup,
-    speedup: REHEARSAL_SPEEDUP,
-  });
-  const events: string[] = [];
-  const secretValues: Record<string, string> = {};
-  for (const [variable, arn] of Object.entries(service.container.secrets))
-    secretValues[variable] = await secretValue(secrets, arn);
-  const result = await rollOutService({
-    prefix: input.prefix,
-    service,
-    secretValues,
-    network: lb.network,
-    speedup: REHEARSAL_SPEEDUP,
-    // The task's memory limit as on Fargate. Its CPU share (0.25 vCPU) is not applied: beside the
-    // builds on a small machine it would make start-up times, and so health checks, unpredictable.
-    memoryMiB: service.memoryMiB,
-    lb,
-    say: (event) => {
-      events.push(event);
-      say(event);
-    },
-    ...(input.signal ? { signal: input.signal } : {}),
-  }).finally(() => recordServiceEvents(input.clients.logs, input.prefix, events));
-  return { url: lb.url, image: service.container.image, result };
-}
-
 export async function releaseLocally(input: LocalReleaseInput): Promise<LocalRelease> {
   const pipeline = await readHeldPipeline(input.clients, pipelineName(input.prefix));
-  const serviceStack = stackName(input.prefix, "service");
-  let deployed: Awaited<ReturnType<typeof runService>> | undefined;
+  const service = ecsServiceProvider({
+    prefix: input.prefix,
+    region: input.region,
+    accountId: input.accountId,
+    proxyImage: input.images.proxy,
+    clients: input.clients,
+  });
   const run = await runPipeline({
     pipeline,
     s3: input.clients.s3,
@@ -135,22 +77,19 @@ export async function releaseLocally(input: LocalReleaseInput): Promise<LocalRel
       registry: input.registry,
       clients: input.clients,
       deployOptions: input.deployOptions,
+      // The secret first: the service's tasks read it when they start.
+      providers: [secretProvider(input.clients.secrets, input.prefix), service],
       ...(input.onBuildLine ? { onBuildLine: input.onBuildLine } : {}),
-      // CloudFormation waits for the ECS service to be stable before the stack update completes.
-      async afterStackDeployed(stack, say) {
-        if (stack !== serviceStack) return undefined;
-        deployed = await runService(input, say);
-        return deployed.result;
-      },
     }),
     ...(input.onStages ? { onStages: input.onStages } : {}),
     ...(input.say ? { say: input.say } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });
+  const deployed = service.last;
   if (!deployed)
     throw new StepError(
-      `The pipeline's run succeeded but deployed no stack named ${serviceStack}.`,
-      "Check the Deploy action's StackName in infra/pipeline.yaml.",
+      `The pipeline's run succeeded but deployed no ECS service (the stack ${stackName(input.prefix, "service")}).`,
+      "Check the Deploy action's StackName and TemplatePath in infra/pipeline.yaml.",
     );
   return {
     executionId: run.executionId,

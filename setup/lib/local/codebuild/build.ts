@@ -24,14 +24,8 @@ import { PrerequisiteError, StepError } from "../../errors.ts";
 import { type Buildspec, type FileSet, PHASES, parseBuildspec } from "./buildspec.ts";
 import { connectDocker, removeContainers } from "../engine/client.ts";
 import { type JunitSummary, summariseJunit } from "./junit.ts";
+import { BUILD_UID, SOURCE_DIR, STATE_DIR } from "./paths.ts";
 import { rehearsalLabels } from "../engine/rehearsal.ts";
-
-/** Where CodeBuild puts the primary source; the same path here. */
-export const SOURCE_DIR = "/codebuild/output/src";
-/** The build's shell state between commands (variables, working directory). */
-const STATE_DIR = "/codebuild/output/state";
-/** The build image's unprivileged user. */
-const BUILD_UID = 1000;
 
 export interface BuildInput {
   readonly prefix: string;

@@ -3,23 +3,17 @@
 // parameters the Deploy stage gave it and its resources' physical ids (the
 // emulator keeps the task definition and service but drops fields such as
 // StopTimeout and the deployment configuration), and the environment's
-// listener. The one resource the emulator's CloudFormation skips here, the
-// secret, is made as CloudFormation would make it (see ensureStackSecrets).
-import { randomBytes } from "node:crypto";
+// listener. The secret the emulator's CloudFormation skips is made by
+// secretsmanager/secrets.ts; its ARN is resolved here.
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import {
-  CreateSecretCommand,
-  GetRandomPasswordCommand,
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  type SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { readFile } from "node:fs/promises";
-import { prefixTags, stackName, templateFile } from "../../aws/naming.ts";
+import { stackName, templateFile } from "../../aws/naming.ts";
 import { parseTemplate, type Template } from "../../aws/templates.ts";
 import { StepError } from "../../errors.ts";
 import { type ListenerSettings, type TargetGroupSettings, targetGroupSettings } from "../elbv2/load-balancer.ts";
-import { renderDeployedStack } from "../codepipeline/definition.ts";
+import { renderDeployedStack } from "../cloudformation/render.ts";
+import { ensureStackSecrets } from "../secretsmanager/secrets.ts";
 
 /** The task definition's one essential container, as ECS starts it. */
 export interface ContainerDefinition {
@@ -133,70 +127,14 @@ export function serviceDefinition(service: Template, environment: Template): Ser
   };
 }
 
-/** Tags marking a secret the stand-in made for a stack's resource, so a re-run finds it. */
-const STAND_IN_TAG = "aws-cicd-lab:stand-in-for";
-
-/**
- * The service template's AWS::SecretsManager::Secret resources, which the
- * emulator's CloudFormation skips: each is made as CloudFormation makes it
- * (GenerateSecretString through Secrets Manager's own generator, a name of
- * the logical id and a random suffix, the stack's tags), once; a re-run finds
- * it by its tag. Returns the attributes a Ref resolves to (the ARN).
- */
-export async function ensureStackSecrets(
-  secrets: SecretsManagerClient,
-  template: Template,
-  stack: string,
-  prefix: string,
-): Promise<Record<string, Record<string, string>>> {
-  const made: Record<string, Record<string, string>> = {};
-  for (const [id, resource] of Object.entries(template.Resources)) {
-    if (resource.Type !== "AWS::SecretsManager::Secret") continue;
-    const marker = `${stack}/${id}`;
-    const { SecretList } = await secrets.send(
-      new ListSecretsCommand({ Filters: [{ Key: "tag-value", Values: [marker] }] }),
-    );
-    let arn = SecretList?.find((s) => s.Tags?.some((t) => t.Key === STAND_IN_TAG && t.Value === marker))?.ARN;
-    if (!arn) {
-      const generate = ((resource.Properties ?? {}) as Props).GenerateSecretString as Props | undefined;
-      const { RandomPassword } = await secrets.send(
-        new GetRandomPasswordCommand({
-          PasswordLength: Number(generate?.PasswordLength ?? 32),
-          ExcludePunctuation: generate?.ExcludePunctuation === true,
-        }),
-      );
-      const created = await secrets.send(
-        new CreateSecretCommand({
-          Name: `${id}-${randomBytes(6).toString("hex")}`,
-          SecretString: RandomPassword,
-          Tags: [
-            ...Object.entries(prefixTags(prefix)).map(([Key, Value]) => ({ Key, Value })),
-            { Key: STAND_IN_TAG, Value: marker },
-          ],
-        }),
-      );
-      arn = created.ARN;
-    }
-    if (arn) made[id] = { Ref: arn, Arn: arn, Id: arn };
-  }
-  return made;
-}
-
-/** A secret's value by ARN, as ECS reads it at task start; never printed. */
-export async function secretValue(secrets: SecretsManagerClient, arn: string): Promise<string> {
-  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
-  if (SecretString === undefined) throw new StepError(`The secret ${arn} has no value.`, "Run the same command again.");
-  return SecretString;
-}
-
-/** The deployed service as ECS would run it: secrets made where the emulator skipped them, then rendered. */
+/** The deployed service as ECS would run it, its secrets' ARNs (see secretsmanager/) resolved. */
 export async function readServiceDefinition(
   clients: { readonly cfn: CloudFormationClient; readonly secrets: SecretsManagerClient },
   prefix: string,
   accountId: string,
   region: string,
+  service: string = stackName(prefix, "service"),
 ): Promise<ServiceDefinition> {
-  const service = stackName(prefix, "service");
   const template = parseTemplate(await readFile(templateFile("service"), "utf8"));
   const secrets = await ensureStackSecrets(clients.secrets, template, service, prefix);
   const [rendered, environment] = await Promise.all([

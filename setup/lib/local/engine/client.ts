@@ -142,3 +142,12 @@ export async function containerLogs(id: string, lines: number): Promise<string[]
     return [];
   }
 }
+
+/** Pulls an image into the engine (from the local registry, as a Fargate task pulls from ECR). */
+export async function pullImage(image: string): Promise<void> {
+  const docker = (await connectDocker()).container.dockerode;
+  const stream = await docker.pull(image);
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
+  );
+}
