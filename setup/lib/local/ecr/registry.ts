@@ -12,6 +12,9 @@ import { startContainer } from "../engine/containers.ts";
 import { connectDocker } from "../engine/client.ts";
 import { rehearsalLabels, rehearsalRunId, reuseOrStart } from "../engine/rehearsal.ts";
 
+/** The port Distribution listens on in its container (ecr/image.ts configures it). */
+export const REGISTRY_PORT = 5000;
+
 /** The registries' shared layer store. */
 export const REGISTRY_VOLUME = "aws-cicd-lab-registry-layers";
 
@@ -27,7 +30,7 @@ export async function ensureRegistry(prefix: string, image: string): Promise<Reg
     try {
       const started = await startContainer({
         image,
-        port: 5000,
+        port: REGISTRY_PORT,
         runId: rehearsalRunId(prefix),
         labels: rehearsalLabels(prefix, "registry"),
         volumes: [[REGISTRY_VOLUME, "/var/lib/docker-registry"]],

@@ -6,7 +6,8 @@ import { Wait } from "testcontainers";
 import { type AwsSettings, EMULATOR_REGION } from "../../config.ts";
 import { startContainer } from "../engine/containers.ts";
 
-const MOTO_PORT = 5000;
+/** The port moto_server listens on in its container (emulator/image.ts starts it there). */
+export const MOTO_PORT = 5000;
 
 /** The account id moto answers with (GetCallerIdentity, ARNs). */
 export const EMULATOR_ACCOUNT_ID = "123456789012";
