@@ -6,11 +6,11 @@ import { DescribeClustersCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
 import { check } from "../setup/checks/03-pipeline-and-environment.ts";
 import { lesson } from "../setup/lesson.ts";
-import { makeClient } from "../setup/lib/aws/clients.ts";
 import { describeStack } from "../setup/lib/aws/stacks.ts";
 import { releaseHeldPipeline } from "../setup/lib/local/codepipeline/pipelines.ts";
 import { useEmulator } from "./support/emulator.ts";
 import { useLesson } from "./support/lesson.ts";
+import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 
 const fixture = useEmulator();
 const prefix = "lesson-03";
@@ -41,7 +41,7 @@ describe("lesson 03: pipeline and environment", () => {
     }
     const repo = await aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [`${prefix}-app`] }));
     expect(repo.repositories?.[0]?.imageTagMutability).toBe("IMMUTABLE");
-    const ecs = makeClient(ECSClient, fixture.config.aws);
+    const ecs = emulatorClient(ECSClient, fixture.config.aws);
     expect(
       (await ecs.send(new DescribeClustersCommand({ clusters: [`${prefix}-cluster`] }))).clusters?.[0]?.status,
     ).toBe("ACTIVE");

@@ -9,15 +9,16 @@ import { join } from "node:path";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
-import { makeClient } from "../setup/lib/aws/clients.ts";
 import { STACK_CAPABILITIES, STACK_ROLES, type StackRole, templateFile } from "../setup/lib/aws/naming.ts";
 import { deployStack, describeStack } from "../setup/lib/aws/stacks.ts";
 import { parseTemplate } from "../setup/lib/aws/templates.ts";
 import { StepError } from "../setup/lib/errors.ts";
 import { capabilityRefusal, requiredCapability } from "../setup/lib/local/cloudformation/capabilities.ts";
+import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
+import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 
 const fixture = useEmulator();
-const fast = { pollSeconds: 1, maxWaitSeconds: 30, method: "direct" } as const;
+const fast = { pollSeconds: 1, maxWaitSeconds: 30, operations: directOperations };
 
 const UNNAMED_ROLE = `
 Resources:
@@ -85,7 +86,7 @@ describe("the rehearsal's CloudFormation refuses what AWS refuses", () => {
     dir = await mkdtemp(join(tmpdir(), "caps-"));
     await writeFile(join(dir, "unnamed-role.yaml"), UNNAMED_ROLE);
     await writeFile(join(dir, "named-policy.yaml"), NAMED_POLICY);
-    cfn = makeClient(CloudFormationClient, fixture.config.aws);
+    cfn = emulatorClient(CloudFormationClient, fixture.config.aws);
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 

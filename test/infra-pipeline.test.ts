@@ -11,18 +11,19 @@ import { IAMClient, ListPoliciesCommand, ListRolesCommand } from "@aws-sdk/clien
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from "@aws-sdk/client-eventbridge";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
-import { makeClient } from "../setup/lib/aws/clients.ts";
 import { prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "../setup/lib/aws/naming.ts";
 import { deleteStack, deployStack, describeStack, outputsOf } from "../setup/lib/aws/stacks.ts";
+import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
+import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 
 const fixture = useEmulator();
-// "direct": the emulator records no outputs or exports for change sets (see stacks.ts).
-const fast = { pollSeconds: 1, maxWaitSeconds: 60, method: "direct" } as const;
+// The emulator records no outputs or exports for change sets (see setup/lib/local/cloudformation/direct.ts).
+const fast = { pollSeconds: 1, maxWaitSeconds: 60, operations: directOperations };
 let cfn: CloudFormationClient;
 let bucket: string;
 
 beforeAll(async () => {
-  cfn = makeClient(CloudFormationClient, fixture.config.aws);
+  cfn = emulatorClient(CloudFormationClient, fixture.config.aws);
   const result = await deployStack(
     cfn,
     {
@@ -64,13 +65,13 @@ describe.each([
       SourceProvider: provider,
     });
 
-    const ecr = makeClient(ECRClient, fixture.config.aws);
+    const ecr = emulatorClient(ECRClient, fixture.config.aws);
     const repo = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [`${prefix}-app`] })))
       .repositories?.[0];
     // Scan-on-push and the lifecycle policy are not applied by the emulator's CloudFormation; checked as written.
     expect(repo).toMatchObject({ imageTagMutability: "IMMUTABLE" });
 
-    const logs = makeClient(CloudWatchLogsClient, fixture.config.aws);
+    const logs = emulatorClient(CloudWatchLogsClient, fixture.config.aws);
     const groups =
       (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws/codebuild/${prefix}-` }))).logGroups ??
       [];
@@ -79,7 +80,7 @@ describe.each([
       [`/aws/codebuild/${prefix}-test`, 3],
     ]);
 
-    const iam = makeClient(IAMClient, fixture.config.aws);
+    const iam = emulatorClient(IAMClient, fixture.config.aws);
     const roles = ((await iam.send(new ListRolesCommand({}))).Roles ?? []).filter((r) =>
       r.RoleName?.startsWith(`${prefix}-pipeline-`),
     );
@@ -93,7 +94,7 @@ describe.each([
   });
 
   it(`starts the pipeline from ${source} events only`, async () => {
-    const events = makeClient(EventBridgeClient, fixture.config.aws);
+    const events = emulatorClient(EventBridgeClient, fixture.config.aws);
     const rules = ((await events.send(new ListRulesCommand({}))).Rules ?? []).filter(
       (r) => r.Name === `${prefix}-start-pipeline`,
     );
@@ -115,11 +116,11 @@ describe.each([
   it("deletes, leaving no stack, repository or log group", async () => {
     expect(await deleteStack(cfn, stackName(prefix, "pipeline"), fast)).toBe(true);
     expect(await describeStack(cfn, stackName(prefix, "pipeline"))).toBeUndefined();
-    const ecr = makeClient(ECRClient, fixture.config.aws);
+    const ecr = emulatorClient(ECRClient, fixture.config.aws);
     await expect(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [`${prefix}-app`] }))).rejects.toThrow(
       /not found|does not exist/i,
     );
-    const logs = makeClient(CloudWatchLogsClient, fixture.config.aws);
+    const logs = emulatorClient(CloudWatchLogsClient, fixture.config.aws);
     expect(
       (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws/codebuild/${prefix}-` }))).logGroups,
     ).toEqual([]);

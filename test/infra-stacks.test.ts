@@ -29,7 +29,6 @@ import { IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
 import { GetBucketEncryptionCommand, GetBucketTaggingCommand, HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
-import { makeClient } from "../setup/lib/aws/clients.ts";
 import {
   PREFIX_TAG,
   prefixTags,
@@ -40,11 +39,13 @@ import {
 } from "../setup/lib/aws/naming.ts";
 import { type DeployResult, deleteStack, deployStack, describeStack } from "../setup/lib/aws/stacks.ts";
 import { releaseVpcForDelete } from "../setup/lib/local/ec2/vpc.ts";
+import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
+import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 
 const fixture = useEmulator();
 const prefix = "lab-infra";
-// "direct": the emulator records no outputs or exports for change sets (see stacks.ts).
-const fast = { pollSeconds: 1, maxWaitSeconds: 60, method: "direct" } as const;
+// The emulator records no outputs or exports for change sets (see setup/lib/local/cloudformation/direct.ts).
+const fast = { pollSeconds: 1, maxWaitSeconds: 60, operations: directOperations };
 const imageUri = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${prefix}-app:1a2b3c4d5e`;
 
 let cfn: CloudFormationClient;
@@ -68,17 +69,17 @@ function deploy(role: StackRole, parameters: Record<string, string> = {}): Promi
 }
 
 beforeAll(() => {
-  cfn = makeClient(CloudFormationClient, fixture.config.aws);
-  ec2 = makeClient(EC2Client, fixture.config.aws);
-  elb = makeClient(ElasticLoadBalancingV2Client, fixture.config.aws);
-  ecs = makeClient(ECSClient, fixture.config.aws);
+  cfn = emulatorClient(CloudFormationClient, fixture.config.aws);
+  ec2 = emulatorClient(EC2Client, fixture.config.aws);
+  elb = emulatorClient(ElasticLoadBalancingV2Client, fixture.config.aws);
+  ecs = emulatorClient(ECSClient, fixture.config.aws);
 });
 
 describe("bucket.yaml", () => {
   it("creates the encrypted, tagged artifact bucket and exports its name", async () => {
     const result = await deploy("bucket");
     deployed.bucket = result;
-    const s3 = makeClient(S3Client, fixture.config.aws);
+    const s3 = emulatorClient(S3Client, fixture.config.aws);
     const bucket = result.outputs.BucketName as string;
 
     expect(result.action).toBe("created");
@@ -249,12 +250,12 @@ describe("service.yaml", () => {
     // The emulator skips AWS::SecretsManager::Secret, so ValueFrom (a Ref to it) is dropped; the name is still wired.
     expect(container?.secrets?.map((s) => s.name)).toEqual(["JWT_SECRET"]);
 
-    const iam = makeClient(IAMClient, fixture.config.aws);
+    const iam = emulatorClient(IAMClient, fixture.config.aws);
     const roles = (await iam.send(new ListRolesCommand({}))).Roles ?? [];
     const role = roles.find((r) => r.RoleName?.startsWith(`${stackName(prefix, "service")}-ExecutionRole`));
     expect(decodeURIComponent(role?.AssumeRolePolicyDocument ?? "")).toContain("ecs-tasks.amazonaws.com");
 
-    const logs = makeClient(CloudWatchLogsClient, fixture.config.aws);
+    const logs = emulatorClient(CloudWatchLogsClient, fixture.config.aws);
     const groups =
       (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws-cicd-lab/${prefix}/` }))).logGroups ??
       [];
@@ -273,10 +274,10 @@ describe("deleting the stacks", () => {
     }
     const vpcId = deployed.environment?.outputs.VpcId as string;
     await expect(ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }))).rejects.toThrow(/does not exist|NotFound/);
-    const logs = makeClient(CloudWatchLogsClient, fixture.config.aws);
+    const logs = emulatorClient(CloudWatchLogsClient, fixture.config.aws);
     const groups = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws-cicd-lab/${prefix}/` }));
     expect(groups.logGroups).toEqual([]);
-    const iam = makeClient(IAMClient, fixture.config.aws);
+    const iam = emulatorClient(IAMClient, fixture.config.aws);
     const roles = (await iam.send(new ListRolesCommand({}))).Roles ?? [];
     expect(roles.filter((r) => r.RoleName?.startsWith(prefix))).toEqual([]);
     // The emulator's CloudFormation has no delete for ECS clusters, task

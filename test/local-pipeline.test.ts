@@ -13,7 +13,6 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
-import { awsClients } from "../setup/lib/aws/clients.ts";
 import {
   ecrRepositoryName,
   prefixTags,
@@ -35,6 +34,8 @@ import { holdPipeline, readHeldPipeline } from "../setup/lib/local/codepipeline/
 import { ensureRegistry, registryManifest, registryTags } from "../setup/lib/local/ecr/registry.ts";
 import { reconcileRegistryWithEcr } from "../setup/lib/local/ecr/mirror.ts";
 import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
+import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
+import { emulatorClients } from "../setup/lib/local/emulator/clients.ts";
 
 const PREFIX = "pipe-test";
 const ROOT = join(import.meta.dirname, "..");
@@ -44,8 +45,8 @@ let work: string;
 let bucket: string;
 let registry: string;
 
-const clients = () => awsClients(fixture.config.aws);
-const options = { method: "direct" as const, pollSeconds: 1, maxWaitSeconds: 120 };
+const clients = () => emulatorClients(fixture.config.aws);
+const options = { operations: directOperations, pollSeconds: 1, maxWaitSeconds: 120 };
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "lab-pipeline-test-"));

@@ -247,9 +247,6 @@ const ACTION_OF: Record<string, readonly string[]> = {
 const NOT_NEEDED: Record<string, string> = {
   "sts:GetCallerIdentity": "needs no permission",
   "iam:SimulatePrincipalPolicy": "the plan's own check: where denied, the plan says so and goes on",
-  // stacks.ts deploys "direct" only against the emulator (its change sets record no outputs).
-  "cloudformation:CreateStack": "the emulator's deploy path only",
-  "cloudformation:UpdateStack": "the emulator's deploy path only",
 };
 
 function sourceFiles(dir: string): string[] {

@@ -23,7 +23,6 @@ import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { narrationSink } from "../lessons/support/narration-sink.ts";
-import { makeClient } from "../setup/lib/aws/clients.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";
 import { deleteStack, deployStack } from "../setup/lib/aws/stacks.ts";
 import { InterruptedError } from "../setup/lib/errors.ts";
@@ -34,6 +33,8 @@ import { lesson } from "../setup/lesson.ts";
 import { run } from "../setup/run.ts";
 import { STEPS } from "../setup/steps.ts";
 import { runTeardown } from "../setup/teardown.ts";
+import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
+import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 
 const fixture = useEmulator();
 
@@ -47,7 +48,7 @@ function env(): NodeJS.ProcessEnv {
 }
 
 async function activeStacks(prefix: string): Promise<string[]> {
-  const cfn = makeClient(CloudFormationClient, fixture.config.aws);
+  const cfn = emulatorClient(CloudFormationClient, fixture.config.aws);
   const { StackSummaries } = await cfn.send(new ListStacksCommand({}));
   return (StackSummaries ?? [])
     .filter((s) => s.StackName?.startsWith(`${prefix}-`) && s.StackStatus !== "DELETE_COMPLETE")
@@ -65,14 +66,14 @@ async function stackStates(cfn: CloudFormationClient, prefix: string): Promise<s
 }
 
 async function buckets(prefix: string): Promise<string[]> {
-  const s3 = makeClient(S3Client, fixture.config.aws);
+  const s3 = emulatorClient(S3Client, fixture.config.aws);
   return ((await s3.send(new ListBucketsCommand({}))).Buckets ?? [])
     .map((b) => b.Name as string)
     .filter((n) => n.startsWith(`${prefix}-`));
 }
 
 async function images(prefix: string): Promise<number> {
-  const ecr = makeClient(ECRClient, fixture.config.aws);
+  const ecr = emulatorClient(ECRClient, fixture.config.aws);
   const repos = await ecr
     .send(new DescribeRepositoriesCommand({ repositoryNames: [`${prefix}-app`] }))
     .catch(() => undefined);
@@ -138,7 +139,7 @@ describe("the local rehearsal", () => {
     expect((await fetch(`${await loadBalancerUrl(prefix)}/health`)).status).toBe(200);
 
     // --from recovers what earlier steps made, read only: nothing redeployed, rebuilt or re-seeded.
-    const cfn = makeClient(CloudFormationClient, fixture.config.aws);
+    const cfn = emulatorClient(CloudFormationClient, fixture.config.aws);
     const before = await stackStates(cfn, prefix);
     sink.clear();
     expect(await run(["--prefix", prefix, "--from", "05", "--until", "05", "--keep"], env(), quiet), sink.text()).toBe(
@@ -201,12 +202,12 @@ describe("the local rehearsal", () => {
   it("refuses a prefix whose stacks were not made by the workshop (exit 2), touching nothing", async () => {
     const prefix = "lab-taken";
     usedPrefixes.push(prefix);
-    const cfn = makeClient(CloudFormationClient, fixture.config.aws);
+    const cfn = emulatorClient(CloudFormationClient, fixture.config.aws);
     // Someone else's stack that happens to carry this prefix's name, without the workshop's tag.
     await deployStack(
       cfn,
       { name: `${prefix}-bucket`, templateFile: templateFile("bucket"), parameters: { Prefix: prefix }, tags: {} },
-      { pollSeconds: 1, maxWaitSeconds: 30, method: "direct" },
+      { pollSeconds: 1, maxWaitSeconds: 30, operations: directOperations },
     );
 
     expect(await run(["--prefix", prefix], env(), quiet)).toBe(2);
@@ -229,7 +230,7 @@ describe("the local rehearsal", () => {
   it("teardown refuses (exit 2) an image repository with the run's name but not its tag, and leaves it", async () => {
     const prefix = "lab-foreign";
     usedPrefixes.push(prefix);
-    const ecr = makeClient(ECRClient, fixture.config.aws);
+    const ecr = emulatorClient(ECRClient, fixture.config.aws);
     await ecr.send(
       new CreateRepositoryCommand({ repositoryName: `${prefix}-app`, tags: [{ Key: "team", Value: "x" }] }),
     );

@@ -3,7 +3,6 @@
 // clean-up of the rehearsal's containers.
 import { afterAll } from "vitest";
 import type { CheckContext } from "../../setup/checks/check.ts";
-import { awsClients } from "../../setup/lib/aws/clients.ts";
 import { readConfig } from "../../setup/lib/config.ts";
 import { removeContainers } from "../../setup/lib/local/engine/client.ts";
 import { removeTaskNetwork } from "../../setup/lib/local/elbv2/load-balancer.ts";
@@ -42,7 +41,8 @@ export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarne
     env,
     checkContext() {
       const config = readConfig(["--prefix", prefix], env());
-      return { config, aws: awsClients(config.aws), target: targetFor(config) };
+      const target = targetFor(config);
+      return { config, aws: target.clients(config.aws), target };
     },
     async prepareUntil(step) {
       const code = await run(["--prefix", prefix, "--until", step, "--keep"], env(), { output });

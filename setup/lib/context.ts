@@ -3,7 +3,7 @@
 // recovery read back).
 import { fileURLToPath } from "node:url";
 import type { Target, TargetContext } from "../targets/target.ts";
-import { type AwsClients, awsClients } from "./aws/clients.ts";
+import type { AwsClients } from "./aws/clients.ts";
 import type { CurrentSource } from "./aws/source.ts";
 import type { Config } from "./config.ts";
 import type { Narrator } from "./ui/narrator.ts";
@@ -48,5 +48,5 @@ export function createContext(
   signal: AbortSignal,
   state: Partial<RunState> = {},
 ): RunContext {
-  return { config, target, ui, aws: awsClients(config.aws), signal, state: { created: [], ...state } };
+  return { config, target, ui, aws: target.clients(config.aws), signal, state: { created: [], ...state } };
 }

@@ -47,9 +47,12 @@ export function awsTarget(config: Config): Target {
     label: `AWS ${region}`,
     flags,
 
+    clients: (aws) => awsClients(aws),
+
     async open() {
-      const identity = await whoAmI(awsClients(config.aws).sts, region, config.aws.profile);
-      await refuseForeignStacks(awsClients(config.aws).cfn, prefix);
+      const clients = awsClients(config.aws);
+      const identity = await whoAmI(clients.sts, region, config.aws.profile);
+      await refuseForeignStacks(clients.cfn, prefix);
       return { config, accountId: identity.accountId, callerArn: identity.arn };
     },
 
@@ -104,7 +107,6 @@ export function awsTarget(config: Config): Target {
       return {
         pollSeconds: 5,
         maxWaitSeconds: 1800,
-        method: "change-set",
         onNotice: log,
         onProgress: deployProgress(config.tty, onLine, log),
       };

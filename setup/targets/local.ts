@@ -5,7 +5,6 @@
 import { ecrRepositoryName, pipelineName, SOURCE_KEY, stackName, templateFile } from "../lib/aws/naming.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
-import { awsClients } from "../lib/aws/clients.ts";
 import { type Config, IMAGE_VARIABLES, type Images, readAwsSettings } from "../lib/config.ts";
 import { ConfigError, PrerequisiteError } from "../lib/errors.ts";
 import { releaseVpcForDelete } from "../lib/local/ec2/vpc.ts";
@@ -17,7 +16,12 @@ import { releaseLocally } from "../lib/local/release.ts";
 import { readServiceEvents } from "../lib/local/ecs/events.ts";
 import { renderDeployedStack } from "../lib/local/cloudformation/render.ts";
 import { holdPipeline, releaseHeldPipeline } from "../lib/local/codepipeline/pipelines.ts";
-import { deleteRegistryImages, ensureRegistry, REGISTRY_VOLUME, removeEngineImages } from "../lib/local/ecr/registry.ts";
+import {
+  deleteRegistryImages,
+  ensureRegistry,
+  REGISTRY_VOLUME,
+  removeEngineImages,
+} from "../lib/local/ecr/registry.ts";
 import { loadBalancerUrl, removeTaskNetwork, taskNetwork } from "../lib/local/elbv2/load-balancer.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";
 import { findRehearsal } from "../lib/local/engine/rehearsal.ts";
@@ -26,6 +30,8 @@ import { probe } from "../lib/probe.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
 import { deployProgress } from "../lib/ui/stack-progress.ts";
 import type { Session, Target } from "./target.ts";
+import { directOperations } from "../lib/local/cloudformation/direct.ts";
+import { emulatorClients } from "../lib/local/emulator/clients.ts";
 
 /** What the demo image says when started with neither a region nor a Docker engine. */
 const DEMO_IMAGE_HELP = `This image needs a region (to build in your AWS account) or the Docker socket (to rehearse locally, free):
@@ -43,7 +49,7 @@ export function localTarget(config: Config): Target {
   const { prefix } = config;
   const session = async (endpoint: string, notice?: string): Promise<Session> => {
     const connected = withEndpoint(config, endpoint);
-    await refuseForeignStacks(awsClients(connected.aws).cfn, prefix);
+    await refuseForeignStacks(emulatorClients(connected.aws).cfn, prefix);
     return { config: connected, accountId: EMULATOR_ACCOUNT_ID, ...(notice ? { notice } : {}) };
   };
   // An emulator the person started and named with AWS_ENDPOINT_URL is theirs: never removed.
@@ -51,14 +57,15 @@ export function localTarget(config: Config): Target {
   const deployOptions = (onLine: (text: string) => void, log: (text: string) => void): DeployOptions => ({
     pollSeconds: 1,
     maxWaitSeconds: 120,
-    // The emulator records no outputs or exports for change sets (see setup/lib/aws/stacks.ts).
-    method: "direct",
+    // The emulator records no outputs or exports for change sets (see lib/local/cloudformation/direct.ts).
+    operations: directOperations,
     onNotice: log,
     onProgress: deployProgress(config.tty, onLine, log),
   });
 
   return {
     kind: "local",
+    clients: emulatorClients,
     label: "local rehearsal",
     flags: "--target local",
 

@@ -6,7 +6,7 @@
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import type { AwsClients } from "../lib/aws/clients.ts";
 import type { CurrentSource } from "../lib/aws/source.ts";
-import type { Config, TargetKind } from "../lib/config.ts";
+import type { AwsSettings, Config, TargetKind } from "../lib/config.ts";
 import type { Narrator } from "../lib/ui/narrator.ts";
 
 /** What a step, a check or teardown needs to know about where it runs. */
@@ -82,6 +82,8 @@ export interface Target {
    * emulator but never starts one; then there may be no session.
    */
   open(options: { start: boolean }): Promise<Session | undefined>;
+  /** Every SDK client a run needs, for this target's endpoint (made by the one client factory). */
+  clients(aws: AwsSettings): AwsClients;
   /** Refuses (exit 2) a command that would create billable resources without a confirmation. */
   refuseUnconfirmed(): void;
   /** What this run will do and cost, said before anything is created. */

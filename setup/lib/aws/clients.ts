@@ -17,14 +17,10 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { STSClient } from "@aws-sdk/client-sts";
-import { Readable } from "node:stream";
-import { text as readText } from "node:stream/consumers";
-import type { FinalizeHandler, FinalizeHandlerArguments, HttpResponse, MiddlewareStack } from "@smithy/types";
 import type { AwsSettings } from "../config.ts";
-import { refuseMissingCapabilities } from "../local/cloudformation/capabilities.ts";
 
 /** What every SDK v3 client constructor accepts that this factory sets. */
-interface CommonClientConfig {
+export interface CommonClientConfig {
   region: string;
   endpoint?: string;
   profile?: string;
@@ -58,44 +54,17 @@ export function clientConfig(aws: AwsSettings): CommonClientConfig {
   };
 }
 
-/** An ISO-8601 time as a JSON string value: "2026-11-22T05:16:16.386Z". */
-const ISO_TIME_VALUE = /"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"/g;
-
-/**
- * The emulator answers some JSON-protocol calls (CodePipeline's GetPipeline,
- * ListPipelines) with timestamps as ISO strings where AWS sends epoch
- * seconds, which the SDK refuses to read. This rewrites them in the raw
- * response, before the SDK parses it; only for an emulator endpoint.
- */
-function readEmulatorTimestamps(client: unknown): void {
-  const stack = (client as { middlewareStack?: MiddlewareStack<object, object> }).middlewareStack;
-  stack?.addRelativeTo(
-    (next: FinalizeHandler<object, object>) => async (args: FinalizeHandlerArguments<object>) => {
-      const result = await next(args);
-      const response = result.response as HttpResponse;
-      // The emulator labels these answers text/html; the request says which protocol it speaks.
-      const request = args.request as { headers?: Record<string, string> };
-      if (!(request.headers?.["content-type"] ?? "").includes("json") || !response.body) return result;
-      const text = await readText(response.body as Readable);
-      const fixed = text.replace(ISO_TIME_VALUE, (match, iso: string) => {
-        const epoch = Date.parse(iso);
-        return Number.isNaN(epoch) ? match : String(epoch / 1000);
-      });
-      response.body = Readable.from([Buffer.from(fixed)]);
-      return result;
-    },
-    { relation: "after", toMiddleware: "deserializerMiddleware", name: "readEmulatorTimestamps" },
-  );
-}
+/** Adjusts a client made for an endpoint that is not AWS (the emulator: setup/lib/local/emulator/clients.ts). */
+export type ClientAdapter = (client: object) => void;
 
 /** Builds an SDK v3 client, e.g. `makeClient(S3Client, config.aws)`. */
-export function makeClient<C>(Client: new (config: CommonClientConfig) => C, aws: AwsSettings): C {
+export function makeClient<C extends object>(
+  Client: new (config: CommonClientConfig) => C,
+  aws: AwsSettings,
+  adapt?: ClientAdapter,
+): C {
   const client = new Client(clientConfig(aws));
-  if (aws.endpoint !== undefined) {
-    readEmulatorTimestamps(client);
-    // The emulator creates what AWS refuses for unacknowledged IAM resources: refused here as AWS does.
-    if (client instanceof CloudFormationClient) refuseMissingCapabilities(client);
-  }
+  adapt?.(client);
   return client;
 }
 
@@ -123,10 +92,10 @@ export interface AwsClients {
   readonly elb: ElasticLoadBalancingV2Client;
 }
 
-export function awsClients(aws: AwsSettings): AwsClients {
+export function awsClients(aws: AwsSettings, adapt?: ClientAdapter): AwsClients {
   const cache = new Map<string, unknown>();
-  const lazy = <C>(key: string, Client: new (config: CommonClientConfig) => C): C => {
-    if (!cache.has(key)) cache.set(key, makeClient(Client, aws));
+  const lazy = <C extends object>(key: string, Client: new (config: CommonClientConfig) => C): C => {
+    if (!cache.has(key)) cache.set(key, makeClient(Client, aws, adapt));
     return cache.get(key) as C;
   };
   return {

@@ -11,7 +11,6 @@ import {
   type Capability,
   type CloudFormationClient,
   CreateChangeSetCommand,
-  CreateStackCommand,
   DeleteChangeSetCommand,
   DeleteStackCommand,
   DescribeChangeSetCommand,
@@ -20,7 +19,6 @@ import {
   ExecuteChangeSetCommand,
   type Stack,
   type StackEvent,
-  UpdateStackCommand,
   waitUntilChangeSetCreateComplete,
 } from "@aws-sdk/client-cloudformation";
 import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
@@ -48,11 +46,10 @@ export interface DeployOptions {
   /** Called as events arrive, with the new events (oldest first). */
   readonly onProgress?: (progress: StackProgress, fresh: readonly ResourceLine[]) => void;
   /**
-   * "change-set" (default): CreateChangeSet, then ExecuteChangeSet. "direct":
-   * CreateStack / UpdateStack, for the emulator, whose ExecuteChangeSet records
-   * no outputs, exports or tags (so one stack could not import another's).
+   * How a change reaches CloudFormation: change sets (the default, what AWS
+   * gets) or another way, e.g. the emulator's (setup/lib/local/cloudformation/direct.ts).
    */
-  readonly method?: "change-set" | "direct";
+  readonly operations?: StackOperations;
 }
 
 export interface DeployResult {
@@ -60,6 +57,64 @@ export interface DeployResult {
   readonly action: "created" | "updated" | "unchanged";
   readonly outputs: Readonly<Record<string, string>>;
 }
+
+/** The request for a stack's change, as the API takes it (CreateStack, UpdateStack, CreateChangeSet). */
+export interface StackRequest {
+  readonly StackName: string;
+  readonly TemplateBody: string;
+  readonly Parameters: Array<{ ParameterKey: string; ParameterValue: string }>;
+  readonly Tags: Array<{ Key: string; Value: string }>;
+  readonly Capabilities: Capability[] | undefined;
+}
+
+/** A change under way: its kind, the stack, and the progress display fed while it runs. */
+interface Requested {
+  readonly type: "CREATE" | "UPDATE";
+  readonly stackId: string;
+  readonly progress: StackProgress;
+}
+
+export interface StackOperations {
+  /**
+   * Asks for the change and has it start; resolves with the stack's id and
+   * the number of resource changes to expect (for the progress display), or
+   * undefined when an update would change nothing. Throws AWS's refusal.
+   */
+  start(
+    client: CloudFormationClient,
+    request: StackRequest,
+    type: "CREATE" | "UPDATE",
+    options: DeployOptions,
+  ): Promise<{ stackId: string | undefined; changes: number | undefined } | undefined>;
+  /** Operations end the moment they are requested, or never (the emulator): a busy stack is not waited for. */
+  readonly endAtOnce: boolean;
+}
+
+/** Through a change set: CreateChangeSet, wait until it is ready, ExecuteChangeSet ("no changes" is success). */
+export const changeSetOperations: StackOperations = {
+  endAtOnce: false,
+  async start(client, request, type, options) {
+    const changeSetName = `aws-cicd-lab-${Date.now()}`;
+    const created = await client.send(
+      new CreateChangeSetCommand({ ...request, ChangeSetName: changeSetName, ChangeSetType: type }),
+    );
+    const stackId = created.StackId ?? request.StackName;
+    const ref = { StackName: stackId, ChangeSetName: changeSetName };
+    await waitUntilChangeSetCreateComplete(waiterConfig(client, options), ref).catch(() => undefined);
+    const changeSet = await client.send(new DescribeChangeSetCommand(ref));
+    const empty = type === "UPDATE" && changeSet.Status === "CREATE_COMPLETE" && (changeSet.Changes ?? []).length === 0;
+    if (empty || (changeSet.Status === "FAILED" && NO_CHANGES.test(changeSet.StatusReason ?? ""))) {
+      await client.send(new DeleteChangeSetCommand(ref)).catch(() => undefined);
+      return undefined;
+    }
+    if (changeSet.Status !== "CREATE_COMPLETE")
+      throw new Error(changeSet.StatusReason ?? `the change set ended in ${changeSet.Status}`);
+    await client.send(new ExecuteChangeSetCommand(ref));
+    return { stackId, changes: (changeSet.Changes ?? []).length };
+  },
+};
+
+const operationsOf = (options: DeployOptions): StackOperations => options.operations ?? changeSetOperations;
 
 /** A stack in one of these must be deleted before it can be created again. */
 const DEAD_STATES = new Set([
@@ -75,7 +130,8 @@ function waiterConfig(client: CloudFormationClient, options: DeployOptions) {
   return { client, maxWaitTime: options.maxWaitSeconds ?? 1800, minDelay: poll, maxDelay: Math.max(poll, poll * 3) };
 }
 
-const NO_CHANGES = /didn't contain changes|No updates are to be performed/;
+/** What CloudFormation says of an update that changes nothing. */
+export const NO_CHANGES = /didn't contain changes|No updates are to be performed/;
 
 const isMissing = (error: unknown) => error instanceof Error && /does not exist/.test(error.message);
 
@@ -219,9 +275,9 @@ export async function waitUntilStackSettled(
 /**
  * Waits for an operation in progress on the stack to end. A create in progress
  * (one an earlier step started without waiting, e.g. step 01 starting the
- * environment) is followed with progress from its events. The emulator
- * ("direct") ends every operation at once or never (a failed create stays
- * CREATE_IN_PROGRESS): nothing to wait for there.
+ * environment) is followed with progress from its events. Where operations
+ * end at once or never (the emulator: a failed create stays
+ * CREATE_IN_PROGRESS), there is nothing to wait for.
  */
 async function settle(
   client: CloudFormationClient,
@@ -230,7 +286,7 @@ async function settle(
   descriptions: Readonly<Record<string, string>> = {},
 ): Promise<Stack | undefined> {
   const status = stack.StackStatus ?? "";
-  if (!isBusy(status) || options.method === "direct") return stack;
+  if (!isBusy(status) || operationsOf(options).endAtOnce) return stack;
   const name = stack.StackId ?? stack.StackName ?? "";
   if (status === "CREATE_IN_PROGRESS") {
     options.onNotice?.(`${stack.StackName} is already being created; following it to the end`);
@@ -264,12 +320,6 @@ export async function deleteStack(
   return true;
 }
 
-interface Requested {
-  readonly type: "CREATE" | "UPDATE";
-  readonly stackId: string;
-  readonly progress: StackProgress;
-}
-
 /**
  * Phase 1 of a deploy: asks CloudFormation for the change and has it start.
  * Undefined when an update would change nothing. A refusal is a template or
@@ -291,7 +341,7 @@ async function requestDeploy(
   const type = existing ? "UPDATE" : "CREATE";
   const started = new Date();
   let stackId = existing?.StackId ?? spec.name;
-  const request = {
+  const request: StackRequest = {
     StackName: spec.name,
     TemplateBody: body,
     Parameters: Object.entries(spec.parameters).map(([ParameterKey, ParameterValue]) => ({
@@ -301,40 +351,13 @@ async function requestDeploy(
     Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })),
     Capabilities: spec.capabilities ? [...spec.capabilities] : undefined,
   };
-  const isNoChange = (error: unknown) => type === "UPDATE" && error instanceof Error && NO_CHANGES.test(error.message);
   try {
-    if (options.method === "direct") {
-      const sent = await (type === "CREATE"
-        ? client.send(new CreateStackCommand({ ...request, OnFailure: "ROLLBACK" }))
-        : client.send(new UpdateStackCommand(request)));
-      stackId = sent.StackId ?? stackId;
-      return {
-        type,
-        stackId,
-        progress: new StackProgress(spec.name, descriptions, Object.keys(descriptions).length, started),
-      };
-    }
-    const changeSetName = `aws-cicd-lab-${Date.now()}`;
-    const created = await client.send(
-      new CreateChangeSetCommand({ ...request, ChangeSetName: changeSetName, ChangeSetType: type }),
-    );
-    stackId = created.StackId ?? stackId;
-    const ref = { StackName: stackId, ChangeSetName: changeSetName };
-    await waitUntilChangeSetCreateComplete(waiterConfig(client, options), ref).catch(() => undefined);
-    const changeSet = await client.send(new DescribeChangeSetCommand(ref));
-    const empty = type === "UPDATE" && changeSet.Status === "CREATE_COMPLETE" && (changeSet.Changes ?? []).length === 0;
-    if (empty || (changeSet.Status === "FAILED" && NO_CHANGES.test(changeSet.StatusReason ?? ""))) {
-      await client.send(new DeleteChangeSetCommand(ref)).catch(() => undefined);
-      return undefined;
-    }
-    if (changeSet.Status !== "CREATE_COMPLETE")
-      throw new Error(changeSet.StatusReason ?? `the change set ended in ${changeSet.Status}`);
-    const progress = new StackProgress(spec.name, descriptions, (changeSet.Changes ?? []).length, started);
-    await client.send(new ExecuteChangeSetCommand(ref));
-    return { type, stackId, progress };
+    const begun = await operationsOf(options).start(client, request, type, options);
+    if (!begun) return undefined;
+    stackId = begun.stackId ?? stackId;
+    const expected = begun.changes ?? Object.keys(descriptions).length;
+    return { type, stackId, progress: new StackProgress(spec.name, descriptions, expected, started) };
   } catch (error) {
-    // The emulator refuses an empty update outright instead of failing the change set.
-    if (isNoChange(error)) return undefined;
     throw new StepError(
       `Stack ${spec.name} could not be deployed from ${spec.templateFile}: ${(error as Error).message}`,
       "Check the parameters and the template (npm run lint:cfn), then run the same command again.",
@@ -366,7 +389,7 @@ export async function deployStack(
   const template = await readTemplate(spec.templateFile);
   let existing = await describeStack(client, spec.name);
   // A create an earlier step started (startStack) is this deploy's create.
-  const followsCreate = existing?.StackStatus === "CREATE_IN_PROGRESS" && options.method !== "direct";
+  const followsCreate = existing?.StackStatus === "CREATE_IN_PROGRESS" && !operationsOf(options).endAtOnce;
   if (existing) existing = await settle(client, existing, options, template.descriptions);
   if (followsCreate && existing && DEAD_STATES.has(existing.StackStatus ?? "")) {
     const stackId = existing.StackId ?? spec.name;
