@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { check } from "../setup/checks/06-a-release-goes-wrong.ts";
 import { lesson } from "../setup/lesson.ts";
 import { SOURCE_KEY } from "../setup/lib/aws/naming.ts";
-import { withLoopbackOnly } from "../setup/lib/aws/source-change.ts";
+import { withLoopbackOnly } from "../setup/lib/changes/source-changes.ts";
 import { collectSource, uploadSourceZip } from "../setup/lib/aws/source.ts";
 import { CODE_DIR } from "../setup/lib/context.ts";
 import { templateFile } from "../setup/lib/aws/naming.ts";

@@ -2,7 +2,7 @@
 // triggers, and count what users saw meanwhile.
 import { templateFile } from "./lib/aws/naming.ts";
 import { shipSource } from "./lib/aws/ship-source.ts";
-import { checkMessage, TIME_MESSAGE_SHIPPED, withTimeMessage } from "./lib/aws/source-change.ts";
+import { checkMessage, TIME_MESSAGE_SHIPPED, withTimeMessage } from "./lib/changes/source-changes.ts";
 import { collectSource } from "./lib/aws/source.ts";
 import { CODE_DIR, type RunContext } from "./lib/context.ts";
 import { releaseCounted } from "./lib/counted-release.ts";

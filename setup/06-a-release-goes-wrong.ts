@@ -4,7 +4,7 @@
 // served, then ship the fix (a revert).
 import { templateFile } from "./lib/aws/naming.ts";
 import { shipSource } from "./lib/aws/ship-source.ts";
-import { withLoopbackOnly, withTimeMessage } from "./lib/aws/source-change.ts";
+import { withLoopbackOnly, withTimeMessage } from "./lib/changes/source-changes.ts";
 import { collectSource, type CurrentSource } from "./lib/aws/source.ts";
 import { CODE_DIR, type RunContext } from "./lib/context.ts";
 import { releaseCounted } from "./lib/counted-release.ts";

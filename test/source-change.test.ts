@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkMessage, TIME_MESSAGE_DEFAULT, withTimeMessage } from "../setup/lib/aws/source-change.ts";
+import { checkMessage, TIME_MESSAGE_DEFAULT, withTimeMessage } from "../setup/lib/changes/source-changes.ts";
 
 const appTs = readFileSync(join(import.meta.dirname, "..", "code", "src", "app.ts"));
 

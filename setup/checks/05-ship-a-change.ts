@@ -1,5 +1,5 @@
 // Check 05: a change was shipped: the app serves the source's latest version, with a new /time message.
-import { TIME_MESSAGE_DEFAULT } from "../lib/aws/source-change.ts";
+import { TIME_MESSAGE_DEFAULT } from "../lib/changes/source-changes.ts";
 import { type CheckContext, type CheckResult, fail, getJson, pass, runningApp, seededRevision } from "./check.ts";
 
 export async function check(ctx: CheckContext): Promise<CheckResult> {

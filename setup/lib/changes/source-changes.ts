@@ -1,6 +1,7 @@
-// The visible change step 05 ships: a new /time message in the app's source.
+// The changes the lessons ship to the app's source: step 05's new /time message and step 06's release that
+// listens on 127.0.0.1 only. Lesson content, not AWS: the pipeline ships whatever source it is given.
 import { ConfigError } from "../errors.ts";
-import type { SourceFile } from "./source.ts";
+import type { SourceFile } from "../aws/source.ts";
 
 /** The message the app ships with (code/src/app.ts; a test keeps the two equal). */
 export const TIME_MESSAGE_DEFAULT = "Automation for the People";
