@@ -7,31 +7,38 @@ import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { type Config, IMAGE_VARIABLES, type Images, readAwsSettings } from "../lib/config.ts";
 import { ConfigError, PrerequisiteError } from "../lib/errors.ts";
-import { releaseVpcForDelete } from "../lib/local/ec2/vpc.ts";
-import { deleteBucketLeftBehind } from "../lib/local/s3/bucket.ts";
-import { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "../lib/local/engine/client.ts";
-import { EMULATOR_ACCOUNT_ID, MotoContainer } from "../lib/local/emulator/moto.ts";
-import { REHEARSAL_SPEEDUP } from "../lib/local/clock.ts";
-import { releaseLocally } from "../lib/local/release.ts";
-import { readServiceEvents } from "../lib/local/ecs/events.ts";
-import { renderDeployedStack } from "../lib/local/cloudformation/render.ts";
-import { holdPipeline, releaseHeldPipeline } from "../lib/local/codepipeline/pipelines.ts";
-import {
-  deleteRegistryImages,
-  ensureRegistry,
-  REGISTRY_VOLUME,
-  removeEngineImages,
-} from "../lib/local/ecr/registry.ts";
-import { loadBalancerUrl, removeTaskNetwork, taskNetwork } from "../lib/local/elbv2/load-balancer.ts";
 import { stagesLine } from "../lib/ui/pipeline-progress.ts";
-import { findRehearsal } from "../lib/local/engine/rehearsal.ts";
-import { ensureEmulator } from "../lib/local/emulator/rehearsal.ts";
 import { probe } from "../lib/probe.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
 import { deployProgress } from "../lib/ui/stack-progress.ts";
 import type { Session, Target } from "./target.ts";
-import { directOperations } from "../lib/local/cloudformation/direct.ts";
-import { emulatorClients } from "../lib/local/emulator/clients.ts";
+import {
+  connectDocker,
+  deleteBucketLeftBehind,
+  deleteRegistryImages,
+  directOperations,
+  EMULATOR_ACCOUNT_ID,
+  emulatorClients,
+  ensureEmulator,
+  ensureRegistry,
+  findRehearsal,
+  holdPipeline,
+  loadBalancerUrl,
+  MotoContainer,
+  readServiceEvents,
+  REGISTRY_VOLUME,
+  REHEARSAL_SPEEDUP,
+  releaseHeldPipeline,
+  releaseLocally,
+  releaseVpcForDelete,
+  removeContainers,
+  removeEngineImages,
+  removeTaskNetwork,
+  renderDeployedStack,
+  requireImage,
+  taskNetwork,
+  useRyukIfAvailable,
+} from "../lib/local/index.ts";
 
 /** What the demo image says when started with neither a region nor a Docker engine. */
 const DEMO_IMAGE_HELP = `This image needs a region (to build in your AWS account) or the Docker socket (to rehearse locally, free):
