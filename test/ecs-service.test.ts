@@ -1,4 +1,4 @@
-// The ECS service stand-in (setup/lib/local/ecs-service.ts) with real
+// The ECS service stand-in (setup/lib/local/ecs/service.ts) with real
 // containers behind the real HAProxy stand-in: tasks from a task definition,
 // ECS's rolling deployment, and the circuit breaker with rollback. The task
 // image is a few lines of Node whose behaviour the task definition's
