@@ -10,7 +10,12 @@ import { readImages } from "../setup/lib/config.ts";
 import { buildImage } from "../setup/lib/local/engine/build.ts";
 import { REGISTRY_VOLUME } from "../setup/lib/local/ecr/registry.ts";
 import { startHostNetworkContainer } from "../setup/lib/local/engine/containers.ts";
-import { connectDocker, newRunId, removeLabelledContainers, useRyukIfAvailable } from "../setup/lib/local/engine/client.ts";
+import {
+  connectDocker,
+  newRunId,
+  removeLabelledContainers,
+  useRyukIfAvailable,
+} from "../setup/lib/local/engine/client.ts";
 import { measureReleases } from "./releases.ts";
 import { timeRehearsal } from "./rehearsal.ts";
 import { waitForHealthy } from "../setup/lib/verify.ts";
