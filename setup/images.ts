@@ -4,7 +4,22 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { IMAGE_VARIABLES, type Images, readImages } from "./lib/config.ts";
 import { EXIT, LabError } from "./lib/errors.ts";
-import { ensureImages, writeImagesEnv } from "./lib/local/images/index.ts";
+import { buildImageRecipe } from "./lib/local/codebuild/image.ts";
+import { registryRecipe } from "./lib/local/ecr/image.ts";
+import { proxyRecipe } from "./lib/local/elbv2/image.ts";
+import { motoRecipe } from "./lib/local/emulator/image.ts";
+import { ensureImages, type ImageRole, writeImagesEnv } from "./lib/local/images/index.ts";
+import { nodeBaseRecipe } from "./lib/local/images/node.ts";
+import type { ImageRecipe } from "./lib/local/images/recipe.ts";
+
+/** Each image's recipe, from the folder of what it stands in for. */
+const RECIPES: Readonly<Record<ImageRole, ImageRecipe>> = {
+  moto: motoRecipe,
+  node: nodeBaseRecipe,
+  build: buildImageRecipe,
+  registry: registryRecipe,
+  proxy: proxyRecipe,
+};
 
 export async function images(root: string, env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
@@ -13,6 +28,7 @@ export async function images(root: string, env: NodeJS.ProcessEnv): Promise<numb
   try {
     await mkdir(cache, { recursive: true });
     const outcomes = await ensureImages({
+      recipes: RECIPES,
       images: readImages(env, {}),
       explicit: Object.fromEntries(
         Object.entries(IMAGE_VARIABLES).map(([role, variable]) => [role, Boolean(env[variable]?.trim())]),

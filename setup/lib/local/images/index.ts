@@ -3,30 +3,17 @@
 // present or pullable; when no registry answers, equivalents built from
 // Debian packages and the npm registry), and the stand-ins the rehearsal runs
 // where the emulator has nothing, Debian packages on the Node base. Each
-// image's recipe lives in the folder of what it stands in for; this module
-// collects them and decides, for each, whether it is here, pulled or built.
+// image's recipe lives in the folder of what it stands in for (setup/images.ts
+// collects them); this module decides, for each, whether it is here, pulled or
+// built.
 import { mkdir, writeFile } from "node:fs/promises";
 import { IMAGE_VARIABLES as ENV_VARIABLE, type Images, LOCAL_IMAGES, OFFICIAL_IMAGES } from "../../config.ts";
 import { LabError, PrerequisiteError, StepError } from "../../errors.ts";
-import { buildImageRecipe } from "../codebuild/image.ts";
-import { registryRecipe } from "../ecr/image.ts";
-import { proxyRecipe } from "../elbv2/image.ts";
-import { motoRecipe } from "../emulator/image.ts";
 import { RECIPE_LABEL } from "../engine/labels.ts";
-import { nodeBaseRecipe } from "./node.ts";
 import { run } from "./process.ts";
 import type { ImageRecipe } from "./recipe.ts";
 
 export type ImageRole = keyof Images;
-
-/** Each image's recipe, from the folder of what it stands in for. */
-const RECIPES: Readonly<Record<ImageRole, ImageRecipe>> = {
-  moto: motoRecipe,
-  node: nodeBaseRecipe,
-  build: buildImageRecipe,
-  registry: registryRecipe,
-  proxy: proxyRecipe,
-};
 
 export interface ImageOutcome {
   readonly role: ImageRole;
@@ -37,6 +24,8 @@ export interface ImageOutcome {
 }
 
 export interface EnsureOptions {
+  /** Each image's recipe (setup/images.ts collects them from the folders of what they stand in for). */
+  readonly recipes: Readonly<Record<ImageRole, ImageRecipe>>;
   /** Image names as configured (LAB_*_IMAGE, else the official ones). */
   readonly images: Images;
   /** Which of them the user named explicitly; those are never swapped for another name. */
@@ -111,7 +100,7 @@ async function ensureOne(role: ImageRole, options: EnsureOptions, base = ""): Pr
   });
 
   if (await imagePresent(wanted)) {
-    if (!buildable(wanted) || (await recipeOf(wanted)) === RECIPES[role].version)
+    if (!buildable(wanted) || (await recipeOf(wanted)) === options.recipes[role].version)
       return done(wanted, "present", "already on this machine");
     options.log(`${role}: ${wanted} was built by an older recipe; rebuilding`);
   } else if (!buildable(wanted)) {
@@ -125,17 +114,17 @@ async function ensureOne(role: ImageRole, options: EnsureOptions, base = ""): Pr
     }
     options.log(`${role}: ${wanted} is not here and could not be pulled (${pulled.reason})`);
     if (await imagePresent(local)) {
-      if ((await recipeOf(local)) === RECIPES[role].version)
+      if ((await recipeOf(local)) === options.recipes[role].version)
         return done(local, "present", "built earlier on this machine");
       options.log(`${role}: ${local} was built by an older recipe; rebuilding`);
     }
   }
 
   options.log(`${role}: building ${local}`);
-  if (RECIPES[role].fromScratch) await requireBuildTools();
+  if (options.recipes[role].fromScratch) await requireBuildTools();
   await mkdir(options.workDir, { recursive: true });
   try {
-    const what = await RECIPES[role].build(local, { workDir: options.workDir, log: options.log, base });
+    const what = await options.recipes[role].build(local, { workDir: options.workDir, log: options.log, base });
     return done(local, "built", `built: ${what}`);
   } catch (error) {
     if (error instanceof LabError) throw error;
