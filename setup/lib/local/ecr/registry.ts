@@ -113,23 +113,31 @@ export async function removeEngineImages(repository: string): Promise<string[]> 
   // 127.0.0.1:<port>/<repository>:<tag>
   const ours = (tag: string) =>
     tag.startsWith("127.0.0.1:") && tag.slice(tag.indexOf("/") + 1, tag.lastIndexOf(":")) === repository;
-  const tags = (await docker.listImages()).flatMap((image) => (image.RepoTags ?? []).filter(ours));
+  const images = (await docker.listImages()).map((image) => (image.RepoTags ?? []).filter(ours));
+  // An image's tags one after another (every image has its tag and its content tag): untagging two
+  // tags of one image at once races in the engine, which then answers 500 for the image it just removed.
   const removed = await Promise.all(
-    tags.map((tag) =>
-      docker
-        .getImage(tag)
-        .remove()
-        .then(
-          () => tag,
-          (error: unknown) => {
-            // Gone meanwhile, or in use by a container: not this teardown's to force.
-            if ([404, 409].includes((error as { statusCode?: number }).statusCode ?? 0)) return undefined;
-            throw error;
-          },
-        ),
-    ),
+    images.map(async (tags) => {
+      const done: Array<string | undefined> = [];
+      for (const tag of tags) {
+        done.push(
+          await docker
+            .getImage(tag)
+            .remove()
+            .then(
+              () => tag,
+              (error: unknown) => {
+                // Gone meanwhile, or in use by a container: not this teardown's to force.
+                if ([404, 409].includes((error as { statusCode?: number }).statusCode ?? 0)) return undefined;
+                throw error;
+              },
+            ),
+        );
+      }
+      return done;
+    }),
   );
-  return removed.filter((t): t is string => t !== undefined);
+  return removed.flat().filter((t): t is string => t !== undefined);
 }
 
 /** A repository no rehearsal owns, holding the last image pushed: where new repositories take their layers from. */
