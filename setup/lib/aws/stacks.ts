@@ -10,21 +10,17 @@ import { readFile } from "node:fs/promises";
 import {
   type Capability,
   type CloudFormationClient,
-  CreateChangeSetCommand,
-  DeleteChangeSetCommand,
   DeleteStackCommand,
-  DescribeChangeSetCommand,
-  DescribeStackEventsCommand,
-  DescribeStacksCommand,
-  ExecuteChangeSetCommand,
   type Stack,
-  type StackEvent,
-  waitUntilChangeSetCreateComplete,
 } from "@aws-sdk/client-cloudformation";
-import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter";
 import { StepError } from "../errors.ts";
 import { type ResourceLine, StackProgress } from "./stack-events.ts";
+import { operationsOf, type StackOperations, type StackRequest } from "./stack-operations.ts";
+import { describeStack, failureReason, isBusy, outputsOf, waitUntilStackSettled, watch } from "./stack-watch.ts";
 import { parseTemplate, resourceDescriptions } from "./templates.ts";
+
+export { changeSetOperations, NO_CHANGES, type StackOperations, type StackRequest } from "./stack-operations.ts";
+export { describeStack, firstFailedResource, outputsOf, waitUntilStackSettled } from "./stack-watch.ts";
 
 export interface StackSpec {
   readonly name: string;
@@ -58,63 +54,12 @@ export interface DeployResult {
   readonly outputs: Readonly<Record<string, string>>;
 }
 
-/** The request for a stack's change, as the API takes it (CreateStack, UpdateStack, CreateChangeSet). */
-export interface StackRequest {
-  readonly StackName: string;
-  readonly TemplateBody: string;
-  readonly Parameters: Array<{ ParameterKey: string; ParameterValue: string }>;
-  readonly Tags: Array<{ Key: string; Value: string }>;
-  readonly Capabilities: Capability[] | undefined;
-}
-
 /** A change under way: its kind, the stack, and the progress display fed while it runs. */
 interface Requested {
   readonly type: "CREATE" | "UPDATE";
   readonly stackId: string;
   readonly progress: StackProgress;
 }
-
-export interface StackOperations {
-  /**
-   * Asks for the change and has it start; resolves with the stack's id and
-   * the number of resource changes to expect (for the progress display), or
-   * undefined when an update would change nothing. Throws AWS's refusal.
-   */
-  start(
-    client: CloudFormationClient,
-    request: StackRequest,
-    type: "CREATE" | "UPDATE",
-    options: DeployOptions,
-  ): Promise<{ stackId: string | undefined; changes: number | undefined } | undefined>;
-  /** Operations end the moment they are requested, or never (the emulator): a busy stack is not waited for. */
-  readonly endAtOnce: boolean;
-}
-
-/** Through a change set: CreateChangeSet, wait until it is ready, ExecuteChangeSet ("no changes" is success). */
-export const changeSetOperations: StackOperations = {
-  endAtOnce: false,
-  async start(client, request, type, options) {
-    const changeSetName = `aws-cicd-lab-${Date.now()}`;
-    const created = await client.send(
-      new CreateChangeSetCommand({ ...request, ChangeSetName: changeSetName, ChangeSetType: type }),
-    );
-    const stackId = created.StackId ?? request.StackName;
-    const ref = { StackName: stackId, ChangeSetName: changeSetName };
-    await waitUntilChangeSetCreateComplete(waiterConfig(client, options), ref).catch(() => undefined);
-    const changeSet = await client.send(new DescribeChangeSetCommand(ref));
-    const empty = type === "UPDATE" && changeSet.Status === "CREATE_COMPLETE" && (changeSet.Changes ?? []).length === 0;
-    if (empty || (changeSet.Status === "FAILED" && NO_CHANGES.test(changeSet.StatusReason ?? ""))) {
-      await client.send(new DeleteChangeSetCommand(ref)).catch(() => undefined);
-      return undefined;
-    }
-    if (changeSet.Status !== "CREATE_COMPLETE")
-      throw new Error(changeSet.StatusReason ?? `the change set ended in ${changeSet.Status}`);
-    await client.send(new ExecuteChangeSetCommand(ref));
-    return { stackId, changes: (changeSet.Changes ?? []).length };
-  },
-};
-
-const operationsOf = (options: DeployOptions): StackOperations => options.operations ?? changeSetOperations;
 
 /** A stack in one of these must be deleted before it can be created again. */
 const DEAD_STATES = new Set([
@@ -124,153 +69,6 @@ const DEAD_STATES = new Set([
   "DELETE_FAILED",
   "REVIEW_IN_PROGRESS",
 ]);
-
-function waiterConfig(client: CloudFormationClient, options: DeployOptions) {
-  const poll = options.pollSeconds ?? 5;
-  return { client, maxWaitTime: options.maxWaitSeconds ?? 1800, minDelay: poll, maxDelay: Math.max(poll, poll * 3) };
-}
-
-/** What CloudFormation says of an update that changes nothing. */
-export const NO_CHANGES = /didn't contain changes|No updates are to be performed/;
-
-const isMissing = (error: unknown) => error instanceof Error && /does not exist/.test(error.message);
-
-export async function describeStack(client: CloudFormationClient, name: string): Promise<Stack | undefined> {
-  try {
-    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: name }));
-    const stack = Stacks?.[0];
-    return stack?.StackStatus === "DELETE_COMPLETE" ? undefined : stack;
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
-}
-
-export function outputsOf(stack: Stack | undefined): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const o of stack?.Outputs ?? [])
-    if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
-  return outputs;
-}
-
-/**
- * The stack's events (newest first) that `progress` has not seen, paging with
- * NextToken back to the last event it has seen or to the operation's start.
- */
-async function newEvents(
-  client: CloudFormationClient,
-  stackId: string,
-  progress: StackProgress,
-): Promise<StackEvent[]> {
-  const events: StackEvent[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new DescribeStackEventsCommand({ StackName: stackId, NextToken: token }));
-    for (const e of page.StackEvents ?? []) {
-      if ((e.EventId && progress.hasSeen(e.EventId)) || (e.Timestamp && e.Timestamp < progress.startedAt))
-        return events;
-      events.push(e);
-    }
-    token = page.NextToken;
-  } while (token);
-  return events;
-}
-
-/**
- * Runs a waiter while feeding stack events to the progress display. Events
- * are fetched on the same cadence as the waiter's checks; the waiter alone
- * decides when the operation is over.
- */
-async function watch<T>(
-  client: CloudFormationClient,
-  stackId: string,
-  progress: StackProgress,
-  options: DeployOptions,
-  waiting: Promise<T>,
-): Promise<T> {
-  const refresh = async () => {
-    try {
-      const fresh = progress.ingest(await newEvents(client, stackId, progress));
-      options.onProgress?.(progress, fresh);
-    } catch {
-      // Progress is a display: a failed fetch is retried on the next tick.
-    }
-  };
-  const timer = setInterval(() => void refresh(), (options.pollSeconds ?? 5) * 1000);
-  try {
-    const result = await waiting;
-    await refresh();
-    return result;
-  } catch (error) {
-    await refresh();
-    throw error;
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/**
- * The first resource that failed (for a reason of its own, not cancelled
- * because of another) in the stack's operations since `since`, as
- * "LogicalId (description): reason"; undefined when none did.
- */
-export async function firstFailedResource(
-  client: CloudFormationClient,
-  stackName: string,
-  since: Date,
-  descriptions: Readonly<Record<string, string>> = {},
-): Promise<string | undefined> {
-  const progress = new StackProgress(stackName, descriptions, 0, since);
-  progress.ingest(await newEvents(client, stackName, progress));
-  const failed = progress.failure;
-  return failed ? `${failed.logicalId} (${failed.description}): ${failed.reason}` : undefined;
-}
-
-/** The reason CloudFormation gave, from progress seen or, failing that, the stack's events. */
-async function failureReason(client: CloudFormationClient, stackId: string, progress: StackProgress): Promise<string> {
-  const seen = progress.failure;
-  if (seen) return `${seen.logicalId} (${seen.description}): ${seen.reason}`;
-  try {
-    const found = await firstFailedResource(client, stackId, progress.startedAt);
-    if (found) return found;
-    const stack = await describeStack(client, stackId);
-    return stack?.StackStatusReason ?? `the stack ended in ${stack?.StackStatus ?? "an unknown state"}`;
-  } catch {
-    return "CloudFormation gave no reason";
-  }
-}
-
-/** Whether an operation is under way: REVIEW_IN_PROGRESS (a change set never executed) is a resting state. */
-const isBusy = (status: string | undefined): boolean =>
-  status !== undefined && status.endsWith("_IN_PROGRESS") && status !== "REVIEW_IN_PROGRESS";
-
-/**
- * The one waiting rule: polls until the stack's status no longer ends in
- * _IN_PROGRESS (a create, update, rollback, cleanup, delete or import has
- * ended, whichever way) and returns the stack as it ended; undefined when it
- * is gone. Past the wait's limit it fails, saying what it waited for.
- */
-export async function waitUntilStackSettled(
-  client: CloudFormationClient,
-  stackId: string,
-  options: DeployOptions,
-): Promise<Stack | undefined> {
-  let last: Stack | undefined;
-  const result = await createWaiter(waiterConfig(client, options), stackId, async () => {
-    last = await describeStack(client, stackId);
-    return { state: isBusy(last?.StackStatus) ? WaiterState.RETRY : WaiterState.SUCCESS, reason: last };
-  });
-  try {
-    checkExceptions(result);
-  } catch (error) {
-    throw new StepError(
-      `Stack ${last?.StackName ?? stackId} was still ${last?.StackStatus ?? "busy"} after ${options.maxWaitSeconds ?? 1800} s.`,
-      "Look at the stack's events in the CloudFormation console, then run the same command again: it carries on from where the stack is.",
-      error,
-    );
-  }
-  return last;
-}
 
 /**
  * Waits for an operation in progress on the stack to end. A create in progress

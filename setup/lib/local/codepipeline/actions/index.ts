@@ -15,7 +15,7 @@ export interface LocalActionDeps extends CodeBuildActionDeps, Omit<CloudFormatio
 }
 
 export function localProviders(deps: LocalActionDeps): Record<string, ActionProvider> {
-  /** Source revision of each artifact a source action produced (CODEBUILD_RESOLVED_SOURCE_VERSION). */
+  /** Source revision of each artifact a source action produced (the revision CodeBuild resolves for it). */
   const revisions: Revisions = new Map();
   return {
     S3: s3SourceAction(deps.clients.s3, revisions),

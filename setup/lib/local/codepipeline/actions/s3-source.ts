@@ -4,7 +4,7 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { failed } from "../artifacts.ts";
 import type { ActionProvider } from "../run.ts";
 
-/** The source revision each output artifact carries (CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION). */
+/** The source revision each output artifact carries (what CodeBuild reports as the resolved source version). */
 export type Revisions = Map<string, string>;
 
 export function s3SourceAction(s3: S3Client, revisions: Revisions): ActionProvider {
