@@ -35,6 +35,9 @@ export interface NarratorOptions {
   readonly out?: NodeJS.WriteStream;
 }
 
+/** The longest a spinner goes without a word: then it says again what it waits for, and for how long. */
+export const HEARTBEAT_MS = 10_000;
+
 export function createNarrator(options: NarratorOptions): Narrator {
   const stream = options.stream ?? process.stderr;
   const out = options.out ?? process.stdout;
@@ -77,36 +80,75 @@ export function createNarrator(options: NarratorOptions): Narrator {
       out.write(`${text}\n`);
     },
     spin(text) {
+      const began = Date.now();
+      let last = text;
+      let quietSince = began;
+      const elapsed = () => `${Math.round((Date.now() - began) / 1000)} s`;
+      // No wait stays silent: after HEARTBEAT_MS without a word, the spinner says again what it waits for.
+      const heartbeat = setInterval(() => {
+        if (Date.now() - quietSince < HEARTBEAT_MS) return;
+        quietSince = Date.now();
+        if (options.tty) spinner?.render();
+        else write(`…  ${last} (still waiting, ${elapsed()})`);
+      }, 1_000);
+      heartbeat.unref();
       if (!options.tty) {
-        let last = text;
         write(`…  ${text}`);
         return {
           update(next) {
-            if (next !== last) write(`…  ${next}`);
+            if (next !== last) {
+              write(`…  ${next}`);
+              quietSince = Date.now();
+            }
             last = next;
           },
-          log: (line) => write(`   ${line}`),
-          succeed: (line) => write(`${c.green("✓")}  ${line}`),
-          fail: (line) => write(`${c.red("✗")}  ${line}`),
+          log(line) {
+            write(`   ${line}`);
+            quietSince = Date.now();
+          },
+          succeed(line) {
+            clearInterval(heartbeat);
+            write(`${c.green("✓")}  ${line}`);
+          },
+          fail(line) {
+            clearInterval(heartbeat);
+            write(`${c.red("✗")}  ${line}`);
+          },
         };
       }
-      const spinner = ora({ text, stream, isEnabled: true, color: "cyan", discardStdin: false }).start();
+      // On a terminal the spinner moves on its own; its text carries the time waited.
+      const spinner: Ora = ora({
+        text,
+        prefixText: "",
+        suffixText: "",
+        stream,
+        isEnabled: true,
+        color: "cyan",
+        discardStdin: false,
+      }).start();
+      const timer = setInterval(() => {
+        spinner.suffixText = `(${elapsed()})`;
+      }, 1_000);
+      timer.unref();
       active = spinner;
       const end = () => {
+        clearInterval(heartbeat);
+        clearInterval(timer);
         if (active === spinner) active = undefined;
       };
       return {
         update(next) {
           spinner.text = next;
+          last = next;
         },
         log: (line) => print(`   ${line}`),
         succeed(line) {
-          spinner.stopAndPersist({ symbol: c.green("✓"), text: ` ${line}` });
           end();
+          spinner.stopAndPersist({ symbol: c.green("✓"), text: ` ${line}`, suffixText: "" });
         },
         fail(line) {
-          spinner.stopAndPersist({ symbol: c.red("✗"), text: ` ${line}` });
           end();
+          spinner.stopAndPersist({ symbol: c.red("✗"), text: ` ${line}`, suffixText: "" });
         },
       };
     },

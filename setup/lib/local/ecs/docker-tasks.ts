@@ -9,9 +9,16 @@ import type Dockerode from "dockerode";
 import { StepError } from "../../errors.ts";
 import { scaled } from "../clock.ts";
 import { connectDocker, containerLogs, removeContainers } from "../engine/client.ts";
-import { TASK_DEFINITION_LABEL, REVISION_LABEL } from "../engine/labels.ts";
+import { REVISION_LABEL, STABLE_REVISION_LABEL, TASK_DEFINITION_LABEL } from "../engine/labels.ts";
 import { findRehearsal, rehearsalLabels } from "../engine/rehearsal.ts";
-import { revisionOf, type StartedTask, type Task, type TaskRevision, type TaskRuntime } from "./runtime.ts";
+import {
+  revisionOf,
+  type StartedTask,
+  type Task,
+  type TaskRevision,
+  type TaskRuntime,
+  type TaskStart,
+} from "./runtime.ts";
 
 /** Where the prefix's tasks run, and how their secrets' values are found. */
 export interface DockerTaskSettings {
@@ -35,20 +42,35 @@ function taskDefinitionOf(labels: Readonly<Record<string, string>>): TaskRevisio
   }
 }
 
-/** The prefix's tasks, running or not. */
+/** When a container started (Docker's State.StartedAt), in epoch milliseconds; undefined if it never did. */
+async function startedAt(id: string): Promise<number | undefined> {
+  const info = await (await connectDocker()).container.dockerode
+    .getContainer(id)
+    .inspect()
+    .catch(() => undefined);
+  const at = Date.parse(info?.State.StartedAt ?? "");
+  return Number.isNaN(at) || at <= 0 ? undefined : at;
+}
+
+/** The prefix's tasks, running or not, with when each started (the deployment's clock is the wall clock). */
 export async function listDockerTasks(prefix: string): Promise<Task[]> {
-  return (await findRehearsal(prefix))
-    .filter((c) => c.role === "task")
-    .map((c) => {
+  const containers = (await findRehearsal(prefix)).filter((c) => c.role === "task");
+  return Promise.all(
+    containers.map(async (c) => {
       const taskDefinition = taskDefinitionOf(c.labels);
+      const started = await startedAt(c.id);
+      const stable = c.labels[STABLE_REVISION_LABEL];
       return {
         id: c.id,
         image: c.image,
         revision: c.labels[REVISION_LABEL] ?? "",
         running: c.running,
         ...(taskDefinition ? { taskDefinition } : {}),
+        ...(started !== undefined ? { startedAt: started } : {}),
+        ...(stable ? { stableRevision: stable } : {}),
       };
-    });
+    }),
+  );
 }
 
 /** A task container's address on the task network, once it runs. */
@@ -73,7 +95,11 @@ function secretEnvironment(revision: TaskRevision, settings: DockerTaskSettings)
  * environment at start; so does this (the value is never printed, logged or
  * labelled). Returns the task and its address on the task network.
  */
-export async function startDockerTask(revision: TaskRevision, settings: DockerTaskSettings): Promise<StartedTask> {
+export async function startDockerTask(
+  revision: TaskRevision,
+  settings: DockerTaskSettings,
+  start: TaskStart = {},
+): Promise<StartedTask> {
   const docker = (await connectDocker()).container.dockerode;
   const c = revision.container;
   const container = await docker.createContainer({
@@ -84,6 +110,7 @@ export async function startDockerTask(revision: TaskRevision, settings: DockerTa
       ...rehearsalLabels(settings.prefix, "task"),
       [REVISION_LABEL]: revisionOf(c),
       [TASK_DEFINITION_LABEL]: JSON.stringify(revision),
+      ...(start.stableRevision ? { [STABLE_REVISION_LABEL]: start.stableRevision } : {}),
     },
     // Docker's stop timeout is whole seconds.
     StopTimeout: Math.max(1, Math.ceil(scaled(c.stopTimeoutSeconds, settings.speedup) / 1000)),
@@ -102,6 +129,8 @@ export async function startDockerTask(revision: TaskRevision, settings: DockerTa
       revision: revisionOf(c),
       running: info.State.Running,
       taskDefinition: revision,
+      startedAt: Date.parse(info.State.StartedAt),
+      ...(start.stableRevision ? { stableRevision: start.stableRevision } : {}),
     },
     address: addressOn(info, settings.network),
   };
@@ -112,7 +141,7 @@ export function dockerTaskRuntime(settings: DockerTaskSettings): TaskRuntime {
   const container = async (id: string) => (await connectDocker()).container.dockerode.getContainer(id);
   return {
     listTasks: () => listDockerTasks(settings.prefix),
-    startTask: (revision) => startDockerTask(revision, settings),
+    startTask: (revision, start) => startDockerTask(revision, settings, start),
     async exitCode(id) {
       const info = await (await container(id)).inspect().catch(() => undefined);
       return info && !info.State.Running ? info.State.ExitCode : undefined;

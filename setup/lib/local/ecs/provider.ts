@@ -96,6 +96,7 @@ export function ecsServiceProvider(deps: ServiceProviderDeps): ServiceProvider {
           events.push(event);
           say(event);
         },
+        onWaiting: say,
         ...(signal ? { signal } : {}),
       }).finally(() => recordServiceEvents(logs, deps.prefix, events));
       last = { url: lb.url, image: service.container.image, result };

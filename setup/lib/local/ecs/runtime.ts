@@ -27,6 +27,19 @@ export interface Task {
   readonly running: boolean;
   /** The revision the task was started from, as DescribeTasks' taskDefinitionArn leads to it; unknown for tasks started without one. */
   readonly taskDefinition?: TaskRevision;
+  /** When it started, on the deployment clock's time line (DescribeTasks' startedAt); unknown for a task not started yet. */
+  readonly startedAt?: number;
+  /**
+   * The revision the service was steady on when the deployment that started this task began (what
+   * ECS keeps as the service's ACTIVE deployment); none for the service's first deployment.
+   */
+  readonly stableRevision?: string;
+}
+
+/** What the deployment starting a task tells about it. */
+export interface TaskStart {
+  /** The revision the service was steady on when this deployment began. */
+  readonly stableRevision?: string;
 }
 
 /** The task's target id in the target group. */
@@ -43,7 +56,7 @@ export interface TaskRuntime {
   /** The service's tasks, running or stopped. */
   listTasks(): Promise<Task[]>;
   /** Starts one task of a revision, its secrets injected into its environment; returns it and its address. */
-  startTask(revision: TaskRevision): Promise<StartedTask>;
+  startTask(revision: TaskRevision, start?: TaskStart): Promise<StartedTask>;
   /** The essential container's exit code once the task has stopped; undefined while it runs. */
   exitCode(id: string): Promise<number | undefined>;
   /** The task's last log lines (stdout and stderr); none when it is gone. */
@@ -69,6 +82,7 @@ export interface TargetGroup {
 
 /** Time as the deployment sees it: milliseconds, and a pause between looks at the service. */
 export interface DeploymentClock {
+  /** Milliseconds on the same time line as tasks' startedAt (the wall clock for real tasks). */
   now(): number;
   sleep(ms: number): Promise<void>;
 }

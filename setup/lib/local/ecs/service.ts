@@ -67,9 +67,9 @@ export function loadBalancerTargetGroup(lb: LoadBalancer): TargetGroup {
   };
 }
 
-/** Real time: the deployment's clock outside tests. */
+/** Real time: the deployment's clock outside tests (the wall clock, the time line of tasks' startedAt). */
 export const realClock: DeploymentClock = {
-  now: () => performance.now(),
+  now: () => Date.now(),
   sleep: async (ms) => {
     await sleep(ms);
   },
@@ -79,6 +79,8 @@ export interface RolloutInput extends TaskLaunch {
   readonly lb: LoadBalancer;
   /** Service events, in ECS's words, as they happen. */
   readonly say: (event: string) => void;
+  /** What the deployment waits for, when nothing happened for a while (narration, not an ECS event). */
+  readonly onWaiting?: (text: string) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -98,6 +100,7 @@ export function rollOutService(input: RolloutInput): Promise<RolloutResult> {
     clock: realClock,
     speedup: input.speedup,
     say: input.say,
+    ...(input.onWaiting ? { onWaiting: input.onWaiting } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });
 }

@@ -11,6 +11,8 @@ export const ROLE_LABEL = "aws-cicd-lab.role";
 export const REVISION_LABEL = "aws-cicd-lab.task-revision";
 /** The task definition a task was started from, as JSON (secrets as ARNs, never values): a rollback starts it again (ECS). */
 export const TASK_DEFINITION_LABEL = "aws-cicd-lab.task-definition";
+/** The revision the service was steady on when the deployment that started a task began (ECS). */
+export const STABLE_REVISION_LABEL = "aws-cicd-lab.stable-revision";
 /** The configuration a load balancer's proxy was started with (ELB). */
 export const PROXY_CONFIG_LABEL = "aws-cicd-lab.haproxy-config";
 /** The recipe version an image was built by (`npm run images`). */
