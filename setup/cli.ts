@@ -31,13 +31,36 @@ export function report(error: unknown, ui: Narrator, verbose: boolean): number {
   return EXIT.stepFailed;
 }
 
-/** Races work against Ctrl-C, so an interrupted run stops at once (its state stays resumable). */
+/** How long an interrupted command gives its work to stop at its next safe point before it gives up on it. */
+export const STOP_WITHIN_MS = 10_000;
+
+/**
+ * Runs work until Ctrl-C: then it waits (up to STOP_WITHIN_MS) for the work
+ * to stop where it checks the abort signal - every wait does - so nothing is
+ * left half-done behind the "Interrupted" line (a container being started, a
+ * target being registered), and rejects with the interruption. A re-run
+ * carries on from there.
+ */
 export function untilInterrupted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new InterruptedError());
+    const onAbort = () => {
+      const settled = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      const bound = new Promise<void>((done) => setTimeout(done, STOP_WITHIN_MS).unref());
+      void Promise.race([settled, bound]).then(() => reject(new InterruptedError()));
+    };
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    work.then(
+      (value) => {
+        if (!signal.aborted) resolve(value);
+      },
+      (error: unknown) => {
+        if (!signal.aborted) reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    ).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 
@@ -89,7 +112,10 @@ export function begin(
     return { exitCode: EXIT.ok };
   }
   const abort = new AbortController();
-  const onSigint = () => abort.abort();
+  const onSigint = () => {
+    ui.warn("Ctrl-C: stopping at the next safe point (press it again to stop at once).");
+    abort.abort();
+  };
   process.once("SIGINT", onSigint);
   return { config, ui, abort, release: () => process.off("SIGINT", onSigint) };
 }

@@ -247,6 +247,91 @@ describe("releaseRevision", () => {
     expect(cfnMock.commandCalls(DeleteStackCommand)).toHaveLength(0);
   });
 
+  it("after an interrupted lesson: restarts a run superseded by a newer one, like a failed one", async () => {
+    cpMock
+      .on(ListPipelineExecutionsCommand)
+      .resolves({ pipelineExecutionSummaries: [summary("exec-superseded", NEW, "Superseded")] });
+    cpMock.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: "exec-retry" });
+    succeeded();
+    const restarts: string[] = [];
+    await releaseRevision(
+      clients,
+      "demo-pipeline",
+      { provider: "S3", revision: NEW },
+      { ...release, onRestart: (old, status, fresh) => restarts.push(`${old} ${status} ${fresh}`) },
+    );
+    expect(restarts).toEqual(["exec-superseded Superseded exec-retry"]);
+  });
+
+  it("after an interrupted lesson: waits for the service stack's rollback to end before restarting its failed run", async () => {
+    const order: string[] = [];
+    cpMock
+      .on(ListPipelineExecutionsCommand)
+      .resolves({ pipelineExecutionSummaries: [summary("exec-failed", NEW, "Failed")] });
+    cpMock.on(StartPipelineExecutionCommand).callsFake(() => {
+      order.push("start run");
+      return Promise.resolve({ pipelineExecutionId: "exec-retry" });
+    });
+    succeeded();
+    const at = (StackStatus: string) => {
+      order.push(StackStatus);
+      return { Stacks: [{ StackName: "demo-service", StackId: "stack/demo-service/1", StackStatus } as never] };
+    };
+    cfnMock
+      .on(DescribeStacksCommand)
+      .callsFakeOnce(() => Promise.resolve(at("UPDATE_ROLLBACK_IN_PROGRESS")))
+      .callsFakeOnce(() => Promise.resolve(at("UPDATE_ROLLBACK_IN_PROGRESS")))
+      .callsFakeOnce(() => Promise.resolve(at("UPDATE_ROLLBACK_IN_PROGRESS")))
+      .callsFake(() => Promise.resolve(at("UPDATE_ROLLBACK_COMPLETE")));
+    const said: string[] = [];
+
+    await releaseRevision(
+      clients,
+      "demo-pipeline",
+      { provider: "S3", revision: NEW },
+      { ...release, onNotice: (t) => said.push(t) },
+    );
+
+    expect(said).toEqual([
+      "demo-service is UPDATE_ROLLBACK_IN_PROGRESS: waiting for it to finish before starting the run again",
+    ]);
+    expect(order.indexOf("start run")).toBeGreaterThan(order.indexOf("UPDATE_ROLLBACK_COMPLETE"));
+  });
+
+  it("after an interrupted lesson: follows the run still deploying (its ECS deployment rolling back) to its end", async () => {
+    cpMock
+      .on(ListPipelineExecutionsCommand)
+      .resolves({ pipelineExecutionSummaries: [summary("exec-running", NEW, "InProgress")] });
+    cpMock
+      .on(GetPipelineExecutionCommand)
+      .resolvesOnce({ pipelineExecution: { pipelineExecutionId: "exec-running", status: "InProgress" } })
+      .resolves({ pipelineExecution: { pipelineExecutionId: "exec-running", status: "Failed" } });
+    cpMock.on(GetPipelineStateCommand).resolves({
+      stageStates: [stage("Source", "exec-running", "Succeeded"), stage("Deploy", "exec-running", "InProgress")],
+    });
+    cpMock.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: [
+        {
+          stageName: "Deploy",
+          actionName: "DeployService",
+          status: "Failed",
+          output: {
+            executionResult: {
+              externalExecutionSummary:
+                "Stack demo-service could not be updated: ECS Deployment Circuit Breaker was triggered",
+            },
+          },
+        },
+      ],
+    });
+    const error = await releaseRevision(clients, "demo-pipeline", { provider: "S3", revision: NEW }, release).catch(
+      (e: unknown) => e,
+    );
+    // The same run, followed (not started again), ending with the failure step 06 expects.
+    expect(cpMock.commandCalls(StartPipelineExecutionCommand)).toHaveLength(0);
+    expect((error as Error).message).toMatch(/exec-running failed[\s\S]*Deploy[\s\S]*Circuit Breaker/);
+  });
+
   it("deletes, narrated, a service stack a failed first deploy left in ROLLBACK_COMPLETE before restarting the run", async () => {
     const order: string[] = [];
     cpMock

@@ -17,7 +17,8 @@ import { checkExceptions, createWaiter, WaiterState } from "@smithy/util-waiter"
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { StepError } from "../errors.ts";
 import { type ActionFailure, failureLines, type StageLine } from "../ui/pipeline-progress.ts";
-import { deleteStack, describeStack, firstFailedResource } from "./stacks.ts";
+import { isBusy } from "./stack-watch.ts";
+import { deleteStack, describeStack, firstFailedResource, waitUntilStackSettled } from "./stacks.ts";
 
 export interface WatchOptions {
   readonly maxWaitSeconds: number;
@@ -80,7 +81,7 @@ export async function findExecution(
 }
 
 /** Runs that ended without deploying: following one again would only report its old failure. */
-const ENDED_BADLY = new Set(["Failed", "Stopped", "Stopping", "Cancelled"]);
+const ENDED_BADLY = new Set(["Failed", "Stopped", "Stopping", "Cancelled", "Superseded"]);
 
 /**
  * Starts a new run of the pipeline for exactly this source revision (the
@@ -154,6 +155,18 @@ export async function releaseRevision(
   let executionId = found.id;
   await clearFailedServiceStack(clients.cfn, options.serviceStack, options);
   if (ENDED_BADLY.has(found.status)) {
+    // A run stopped while its Deploy stage's stack was rolling back (an interrupted lesson): CloudFormation
+    // refuses a new update until that ends, so the new run waits for it rather than failing at once.
+    const service = await describeStack(clients.cfn, options.serviceStack);
+    if (isBusy(service?.StackStatus)) {
+      options.onNotice?.(
+        `${options.serviceStack} is ${service?.StackStatus}: waiting for it to finish before starting the run again`,
+      );
+      await waitUntilStackSettled(clients.cfn, options.serviceStack, {
+        maxWaitSeconds: options.maxWaitSeconds,
+        pollSeconds: options.minDelaySeconds ?? 5,
+      });
+    }
     executionId = await startExecution(clients.cp, pipelineName, source);
     options.onRestart?.(found.id, found.status, executionId);
   }

@@ -68,6 +68,10 @@ export async function deployWithProviders(
     const previous = Object.fromEntries(
       (before?.Parameters ?? []).map((p) => [p.ParameterKey ?? "", p.ParameterValue ?? ""]),
     );
+    say(
+      `${spec.name} ${before ? "UPDATE_ROLLBACK_IN_PROGRESS" : "ROLLBACK_IN_PROGRESS"}: ${failure.logicalId} failed (${failure.message})`,
+    );
+    signal?.throwIfAborted();
     if (before) await deployStack(cfn, { ...spec, parameters: previous }, options);
     return {
       ok: false,
