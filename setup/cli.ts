@@ -53,14 +53,16 @@ export function untilInterrupted<T>(signal: AbortSignal, work: Promise<T>): Prom
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        if (!signal.aborted) resolve(value);
-      },
-      (error: unknown) => {
-        if (!signal.aborted) reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    ).finally(() => signal.removeEventListener("abort", onAbort));
+    work
+      .then(
+        (value) => {
+          if (!signal.aborted) resolve(value);
+        },
+        (error: unknown) => {
+          if (!signal.aborted) reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      )
+      .finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 
@@ -113,10 +115,19 @@ export function begin(
   }
   const abort = new AbortController();
   const onSigint = () => {
-    ui.warn("Ctrl-C: stopping at the next safe point (press it again to stop at once).");
-    abort.abort();
+    if (!abort.signal.aborted) {
+      ui.warn("Ctrl-C: stopping at the next safe point (press it again to stop at once).");
+      abort.abort();
+      return;
+    }
+    // The second Ctrl-C: say what is left, then die of the signal as a shell expects (it reports 130).
+    process.off("SIGINT", onSigint);
+    ui.warn(
+      "Stopped at once: what was under way may be half-done; a re-run carries on, or bin/teardown removes everything.",
+    );
+    process.kill(process.pid, "SIGINT");
   };
-  process.once("SIGINT", onSigint);
+  process.on("SIGINT", onSigint);
   return { config, ui, abort, release: () => process.off("SIGINT", onSigint) };
 }
 

@@ -179,8 +179,8 @@ describe("Ctrl-C", () => {
     const sent = new Promise<void>((resolve) => {
       const onData = (chunk: Buffer) => {
         out += chunk.toString();
-        if (out.includes("Step 02")) {
-          child.kill("SIGINT");
+        if (out.includes("Step 02") && !child.killed) {
+          child.kill("SIGINT"); // once: a second Ctrl-C means "stop at once"
           resolve();
         }
       };
