@@ -44,7 +44,9 @@ function taskDefinitionOf(labels: Readonly<Record<string, string>>): TaskRevisio
 
 /** When a container started (Docker's State.StartedAt), in epoch milliseconds; undefined if it never did. */
 async function startedAt(id: string): Promise<number | undefined> {
-  const info = await (await connectDocker()).container.dockerode
+  const info = await (
+    await connectDocker()
+  ).container.dockerode
     .getContainer(id)
     .inspect()
     .catch(() => undefined);
