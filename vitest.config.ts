@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -9,5 +11,7 @@ export default defineConfig({
     hookTimeout: 90_000,
     // Two cores: one file at a time per core keeps emulator start-up predictable.
     maxWorkers: 2,
+    // Where runs are recorded (setup/lib/run-records.ts): this test run's own, never the person's home.
+    env: { LAB_STATE_DIR: join(tmpdir(), `aws-cicd-lab-test-runs-${process.pid}`) },
   },
 });

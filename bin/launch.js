@@ -18,9 +18,15 @@ const ENTRIES = {
   teardown: async (argv) => (await import("../setup/teardown.ts")).runTeardown(argv, process.env),
   /** @param {string[]} argv */
   lesson: async (argv) => (await import("../setup/lesson.ts")).lesson(argv, process.env),
-  /** The demo image's entry: `demo [flags]` runs the walk-through, `demo teardown [flags]` removes what it made. */
-  demo: async (/** @type {string[]} */ argv) =>
-    argv[0] === "teardown" ? ENTRIES.teardown(argv.slice(1)) : ENTRIES.run(argv),
+  /**
+   * The demo image's entry: `demo [flags]` (or `demo run [flags]`) runs the walk-through,
+   * `demo lesson NN [flags]` a lesson, `demo teardown [flags]` removes what they made.
+   */
+  demo: async (/** @type {string[]} */ argv) => {
+    const [first, ...rest] = argv;
+    if (first === "teardown" || first === "lesson" || first === "run") return ENTRIES[first](rest);
+    return ENTRIES.run(argv);
+  },
   doctor: async () => (await import("../setup/doctor.ts")).doctor(process.env),
   images: async () =>
     (await import("../setup/images.ts")).images(fileURLToPath(new URL("..", import.meta.url)), process.env),

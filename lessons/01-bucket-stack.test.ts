@@ -19,6 +19,12 @@ describe("lesson 01: the artifact bucket", () => {
     });
   });
 
+  it("--prepare has nothing to catch up on: lesson 01 needs no earlier lesson, and nothing is created", async () => {
+    expect(await h.prepareFor("01"), h.narration).toEqual([]);
+    expect(h.narration).toContain("Ready for lesson 01 (it needs no earlier lesson): bin/lesson 01 --prefix lesson-01");
+    expect(await describeStack(h.checkContext().aws.cfn, `${prefix}-bucket`)).toBeUndefined();
+  });
+
   it("is done after bin/lesson 01, with the bucket it promised", async () => {
     expect(await lesson(["01", "--prefix", prefix], h.env(), { output: h.output }), h.narration).toBe(0);
     const result = await check(h.checkContext());

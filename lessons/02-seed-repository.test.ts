@@ -17,8 +17,9 @@ describe("lesson 02: seed the repository", () => {
     expect((await check(h.checkContext())).pass).toBe(false);
   });
 
-  it("is not done right after lesson 01, and says to run lesson 02", async () => {
-    await h.prepareUntil("01");
+  it("is not done after bin/lesson 02 --prepare (lesson 01 run), and says to run lesson 02", async () => {
+    expect(await h.prepareFor("02"), h.narration).toEqual(["01"]);
+    expect(h.narration).toContain("Ready for lesson 02");
     expect(await check(h.checkContext())).toEqual({
       pass: false,
       message:

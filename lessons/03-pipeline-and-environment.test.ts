@@ -21,8 +21,9 @@ describe("lesson 03: pipeline and environment", () => {
     expect((await check(h.checkContext())).pass).toBe(false);
   });
 
-  it("is not done after lessons 01 and 02", async () => {
-    await h.prepareUntil("02");
+  it("is not done after bin/lesson 03 --prepare (lessons 01 and 02 run)", async () => {
+    expect(await h.prepareFor("03"), h.narration).toEqual(["01", "02"]);
+    expect(h.narration).toContain("Ready for lesson 03");
     expect(await check(h.checkContext())).toEqual({
       pass: false,
       message: `There is no stack ${prefix}-pipeline yet. Run \`bin/lesson 03\`.`,

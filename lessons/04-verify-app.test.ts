@@ -18,8 +18,9 @@ describe("lesson 04: verify the app", { timeout: 300_000 }, () => {
     expect((await check(h.checkContext())).pass).toBe(false);
   });
 
-  it("is not done after lessons 01-03", async () => {
-    await h.prepareUntil("03");
+  it("is not done after bin/lesson 04 --prepare (lessons 01-03 run)", async () => {
+    expect(await h.prepareFor("04"), h.narration).toEqual(["01", "02", "03"]);
+    expect(h.narration).toContain("Ready for lesson 04");
     expect(await check(h.checkContext())).toEqual({
       pass: false,
       message: `There is no stack ${prefix}-service yet. Run \`bin/lesson 04\`.`,

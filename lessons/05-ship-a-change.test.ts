@@ -18,8 +18,9 @@ describe("lesson 05: ship a change", { timeout: 300_000 }, () => {
     expect((await check(h.checkContext())).pass).toBe(false);
   });
 
-  it("is not done after lessons 01-04: the app still has its first message", async () => {
-    await h.prepareUntil("04");
+  it("is not done after bin/lesson 05 --prepare (lessons 01-04 run): the app still has its first message", async () => {
+    expect(await h.prepareFor("05"), h.narration).toEqual(["01", "02", "03", "04"]);
+    expect(h.narration).toContain("Ready for lesson 05");
     expect(await check(h.checkContext())).toEqual({
       pass: false,
       message: 'The app still says "Automation for the People": no change has been shipped yet. Run `bin/lesson 05`.',

@@ -7,6 +7,7 @@
 import { begin, confirm, main, type RunHooks, untilInterrupted } from "./cli.ts";
 import { createContext, type RunContext } from "./lib/context.ts";
 import { EXIT } from "./lib/errors.ts";
+import { placeOf, remember } from "./lib/run-records.ts";
 import { STEPS, selectSteps, type Step } from "./steps.ts";
 import { targetFor } from "./targets/index.ts";
 import { teardown } from "./teardown.ts";
@@ -43,14 +44,22 @@ Remove everything it made: bin/teardown --prefix NAME [--target ...] [--dry-run]
  */
 export async function executeSteps(
   ctx: RunContext,
-  plan: { recover: readonly Step[]; run: readonly Step[] },
+  plan: {
+    recover: readonly Step[];
+    run: readonly Step[];
+    /** Its heading already printed (bin/lesson NN). */ announced?: string;
+  },
   hooks: RunHooks = {},
 ): Promise<Array<[string, number]> | undefined> {
   ctx.state.steps = plan.run.map((s) => s.id);
+  // Before anything is created: so that a teardown aimed elsewhere can name this place.
+  const unrecorded = await remember(ctx.config.recordsDir, ctx.config.prefix, placeOf(ctx.config, ctx.state.accountId));
+  if (unrecorded)
+    ctx.ui.warn(`Could not record this run (${unrecorded}): bin/teardown will not remind you where it is.`);
   for (const step of plan.recover) await untilInterrupted(ctx.signal, step.recover(ctx));
   const timings: Array<[string, number]> = [];
   for (const step of plan.run) {
-    ctx.ui.heading(step.id, step.title);
+    if (step.id !== plan.announced) ctx.ui.heading(step.id, step.title);
     if (ctx.config.stepByStep && !(await confirm(`Run step ${step.id}?`))) return undefined;
     const started = performance.now();
     await untilInterrupted(ctx.signal, step.run(ctx));
@@ -88,7 +97,6 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, hooks
     if (!session) throw new Error("the target opened no session");
     const ctx = createContext(session.config, target, ui, abort.signal, { accountId: session.accountId });
     target.introduce(ui, session);
-    if (session.notice) ui.info(session.notice);
     if (config.plan) {
       await untilInterrupted(abort.signal, target.plan(ctx, session));
       ui.ok(

@@ -10,8 +10,10 @@ import { ecrRepositoryName, STACK_ROLES, type StackRole, stackName } from "./lib
 import { bucketOwnership, ecrOwnership, refuseForeign } from "./lib/aws/ownership.ts";
 import { deleteStack, describeStack, outputsOf } from "./lib/aws/stacks.ts";
 import { createContext } from "./lib/context.ts";
-import { EXIT, StepError } from "./lib/errors.ts";
-import { withSpinner } from "./lib/ui/narrator.ts";
+import type { Config } from "./lib/config.ts";
+import { EXIT, LabError, StepError } from "./lib/errors.ts";
+import { describePlace, forget, type Place, placeOf, placesOf, samePlace, teardownCommand } from "./lib/run-records.ts";
+import { type Narrator, withSpinner } from "./lib/ui/narrator.ts";
 import type { TargetContext } from "./targets/target.ts";
 import { targetFor } from "./targets/index.ts";
 import type { Target } from "./targets/target.ts";
@@ -27,10 +29,15 @@ waits for each deletion, then checks nothing tagged with the prefix is left.
   --yes, -y            do not ask for confirmation
   --verbose, -v        show stack traces on errors`;
 
+/** What a teardown met: whether the prefix had anything at all where it looked. */
+export interface TeardownResult {
+  readonly found: boolean;
+}
+
 export async function teardown(
-  ctx: TargetContext & { readonly target: Target },
+  ctx: TargetContext & { readonly target: Target; readonly state?: { readonly accountId?: string } },
   options: { dryRun: boolean; removeEmulator: boolean; leftoverWait?: RunHooks["leftoverWait"] },
-): Promise<void> {
+): Promise<TeardownResult> {
   const { config, ui, aws, target } = ctx;
   const prefix = config.prefix;
   const hooks = target.teardown(ctx);
@@ -61,12 +68,14 @@ export async function teardown(
       ...(await hooks.plan()),
     ];
     for (const line of plan) ui.info(`would delete: ${line}`);
-    if (plan.length === 0) ui.ok(`nothing to delete for prefix ${prefix}`);
-    return;
+    if (plan.length === 0) ui.info(`nothing to delete for prefix ${prefix} here`);
+    return { found: plan.length > 0 };
   }
 
+  let found = STACK_ROLES.some((role) => stacks[role]);
   const removedAlso = (lines: readonly string[]) => {
     for (const line of lines) ui.ok(`removed ${line}`);
+    if (lines.length > 0) found = true;
   };
   const deleteOptions = target.deployOptions(
     () => undefined,
@@ -120,6 +129,32 @@ export async function teardown(
       "Run bin/teardown again; if they remain, remove each with the command shown (they carry the tag aws-cicd-lab:prefix).",
     );
   }
+  await forget(config.recordsDir, prefix, placeOf(config, ctx.state?.accountId));
+  return { found };
+}
+
+/**
+ * After a teardown here: the other places this machine recorded a run of the
+ * prefix in, each with the command that reaches it. When nothing was found
+ * here that is an error (exit 2): the person aimed at the wrong place, and
+ * "nothing to tear down" would let a run bill on.
+ */
+async function remindOfOtherRuns(config: Config, ui: Narrator, here: Place, foundHere: boolean): Promise<number> {
+  const elsewhere = (await placesOf(config.recordsDir, config.prefix)).filter((r) => !samePlace(r, here));
+  if (elsewhere.length === 0) return EXIT.ok;
+  const lines = elsewhere.map(
+    (r) =>
+      `  - ${describePlace(r)} (since ${r.since.slice(0, 16).replace("T", " ")} UTC): ${teardownCommand(r, config.inDemoImage)}`,
+  );
+  const recorded = `this machine recorded ${elsewhere.length === 1 ? "a run" : "runs"} of prefix ${config.prefix} elsewhere:\n${lines.join("\n")}`;
+  if (foundHere) {
+    ui.warn(`Also, ${recorded}`);
+    return EXIT.ok;
+  }
+  throw new LabError(`Nothing of prefix ${config.prefix} is in ${describePlace(here)}, but ${recorded}`, {
+    hint: `Run the command shown to remove ${elsewhere.length === 1 ? "it" : "each"}: until then it may be billing.`,
+    exitCode: EXIT.badInput,
+  });
 }
 
 export async function runTeardown(
@@ -136,8 +171,12 @@ export async function runTeardown(
       // Local, and no emulator for this prefix: only containers can be left, and the target's finish removes them.
       const ctx = createContext(config, target, ui, abort.signal);
       const { removed } = config.dryRun ? { removed: [] } : await target.teardown(ctx).finish(true);
-      ui.ok(removed.length > 0 ? `removed ${removed.join(", ")}` : `nothing to tear down for prefix ${config.prefix}`);
-      return EXIT.ok;
+      const here = placeOf(config);
+      if (!config.dryRun) await forget(config.recordsDir, config.prefix, here);
+      if (removed.length > 0) ui.ok(`removed ${removed.join(", ")}`);
+      const code = await remindOfOtherRuns(config, ui, here, removed.length > 0);
+      if (removed.length === 0) ui.ok(`nothing to tear down for prefix ${config.prefix}`);
+      return code;
     }
     const ctx = createContext(session.config, target, ui, abort.signal, { accountId: session.accountId });
     if (!config.dryRun && !(await target.approveTeardown(ui, session, confirm))) {
@@ -145,14 +184,15 @@ export async function runTeardown(
       return EXIT.ok;
     }
     const started = performance.now();
-    await untilInterrupted(
+    const { found } = await untilInterrupted(
       abort.signal,
       teardown(ctx, { dryRun: config.dryRun, removeEmulator: true, leftoverWait: hooks.leftoverWait }),
     );
+    const code = await remindOfOtherRuns(session.config, ui, placeOf(session.config, session.accountId), found);
     if (!config.dryRun)
       ui.ok(
         `torn down in ${((performance.now() - started) / 1000).toFixed(1)} s; nothing tagged ${config.prefix} is left`,
       );
-    return EXIT.ok;
+    return code;
   });
 }

@@ -4,7 +4,7 @@
 // 127.0.0.1: the AWS cases fail before a request is sent.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -154,6 +154,38 @@ describe("bad input", () => {
     expect(status).toBe(0);
     expect(out).toMatch(/--target aws\|local[\s\S]*--keep/);
     expect(bin("teardown", ["--help"]).out).toMatch(/--dry-run/);
+  });
+});
+
+describe("a teardown aimed elsewhere than the run", () => {
+  it("says where this machine recorded the run and the command that reaches it (exit 2), never 'nothing to tear down'", () => {
+    const env = cleanEnv();
+    const runs = join(env.HOME!, ".aws-cicd-lab", "runs");
+    mkdirSync(runs, { recursive: true });
+    const record = { prefix: "lab-away", target: "aws", region: "eu-west-1", account: "111122223333" };
+    const file = join(runs, "lab-away@aws-111122223333-eu-west-1.json");
+    writeFileSync(file, JSON.stringify({ ...record, since: "2026-11-29T10:00:00.000Z" }));
+
+    const r = bin("teardown", ["--prefix", "lab-away", "--target", "local"], env);
+    expect(r.status, r.out).toBe(2);
+    expect(r.out).toContain(
+      "Nothing of prefix lab-away is in the local rehearsal, but this machine recorded a run of prefix lab-away elsewhere:",
+    );
+    expect(r.out).toContain(
+      "AWS account 111122223333 in eu-west-1 (since 2026-11-29 10:00 UTC): bin/teardown --region eu-west-1 --prefix lab-away",
+    );
+    expect(r.out).not.toContain("nothing to tear down");
+    expect(r.out).not.toMatch(STACK_TRACE);
+
+    // In the demo image the command is the image's own.
+    const inImage = bin("teardown", ["--prefix", "lab-away", "--target", "local"], { ...env, LAB_DEMO_IMAGE: "1" });
+    expect(inImage.out).toContain(": teardown --region eu-west-1 --prefix lab-away");
+
+    // Once that run is torn down (its record gone), there is nothing to say but that.
+    rmSync(file);
+    const after = bin("teardown", ["--prefix", "lab-away", "--target", "local"], env);
+    expect(after.status, after.out).toBe(0);
+    expect(after.out).toContain("nothing to tear down for prefix lab-away");
   });
 });
 

@@ -75,8 +75,10 @@ describe("the demo image", () => {
     expect(code).toBe(2);
     const lines = output.trim().split("\n");
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/AWS: +docker run -it -e REGION=eu-west-1 .* demo/);
-    expect(lines[1]).toContain('--user "$(id -u):$(id -g)" -v ~/.aws:/home/lab/.aws:ro demo');
+    expect(lines[1]).toMatch(/AWS: +docker run -it --rm -e REGION=eu-west-1 .* demo/);
+    expect(lines[1]).toContain(
+      '--user "$(id -u):$(id -g)" -v ~/.aws:/home/lab/.aws:ro -v ~/.aws-cicd-lab:/home/lab/.aws-cicd-lab demo',
+    );
     expect(lines[2]).toMatch(/local: +docker run -it --network host -v \/var\/run\/docker\.sock/);
   });
 
@@ -105,10 +107,16 @@ describe("the demo image", () => {
     expect(output).toContain("rehearsal removed");
   }, 300_000);
 
-  it("dispatches `teardown` to bin/teardown", async () => {
-    const { code, output } = await runImage(["teardown", "--help"]);
-    expect(code).toBe(0);
-    expect(output).toMatch(/Usage: bin\/teardown[\s\S]*--dry-run/);
+  it("dispatches `teardown`, `lesson` and `run` to bin/teardown, bin/lesson and bin/run", async () => {
+    const teardown = await runImage(["teardown", "--help"]);
+    expect(teardown.code).toBe(0);
+    expect(teardown.output).toMatch(/Usage: bin\/teardown[\s\S]*--dry-run/);
+    const lesson = await runImage(["lesson", "--help"]);
+    expect(lesson.code).toBe(0);
+    expect(lesson.output).toMatch(/Usage: bin\/lesson[\s\S]*--prepare/);
+    const run = await runImage(["run", "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.output).toMatch(/Usage: bin\/run/);
   });
 
   it("runs as an unprivileged user and holds no credentials or secrets", async () => {

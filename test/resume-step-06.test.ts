@@ -64,7 +64,7 @@ async function service(): Promise<{ tasks: number; revisions: number; targets: s
 }
 
 beforeAll(async () => {
-  await h.prepareUntil("05");
+  expect(await h.prepareFor("06"), h.narration).toEqual(["01", "02", "03", "04"]);
 }, 300_000);
 
 afterAll(async () => {
@@ -80,7 +80,7 @@ describe("lesson 06 interrupted, then run again", { timeout: 300_000 }, () => {
     ["its failing deployment's tasks started", /has started 2 tasks/, broken, true],
     ["its circuit breaker's rollback", /rolling back to the deployment that ran/, broken, false],
     ["the service stack's CloudFormation rollback", /UPDATE_ROLLBACK_IN_PROGRESS/, broken, false],
-    ["the revert's release", /TestAndBuild InProgress/, /committing the revert/, false],
+    ["the revert's release", /report lab-app-tests/, /committing the revert/, false],
   ])(
     "at %s: exit 130, and the re-run ends with the revert serving on exactly two tasks",
     async (_moment, at, after, adopts) => {

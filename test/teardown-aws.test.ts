@@ -49,6 +49,9 @@ import { DisableRuleCommand, EventBridgeClient } from "@aws-sdk/client-eventbrid
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { DeleteObjectsCommand, GetBucketTaggingCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteSecretCommand, ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { serviceError } from "./support/service-error.ts";
@@ -57,6 +60,7 @@ import { emptyBucket, purgeSecrets } from "../setup/lib/aws/cleanup.ts";
 import { readConfig } from "../setup/lib/config.ts";
 import { createContext } from "../setup/lib/context.ts";
 import { ConfigError, StepError } from "../setup/lib/errors.ts";
+import { placesOf, remember } from "../setup/lib/run-records.ts";
 import { createNarrator } from "../setup/lib/ui/narrator.ts";
 import { targetFor } from "../setup/targets/index.ts";
 import { teardown } from "../setup/teardown.ts";
@@ -279,15 +283,19 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
 
 const sink = narrationSink();
 
+/** Where this file's runs are recorded. */
+const records = mkdtempSync(join(tmpdir(), "lab-runs-"));
+
 function context() {
   const config = readConfig(["--region", REGION, "--prefix", "demo", "--yes"], {
     CI: "true",
     NO_COLOR: "1",
     AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
     AWS_SECRET_ACCESS_KEY: "secret",
+    LAB_STATE_DIR: records,
   });
   const ui = createNarrator({ tty: false, color: false, stream: sink.output, out: sink.output });
-  return createContext(config, targetFor(config), ui, new AbortController().signal);
+  return createContext(config, targetFor(config), ui, new AbortController().signal, { accountId: ACCOUNT });
 }
 
 beforeEach(() => {
@@ -298,6 +306,9 @@ beforeEach(() => {
 describe("teardown on AWS", () => {
   it("stops the pipeline before deleting anything, removes what no stack owns, and sees through stale tags", async () => {
     account({ staleOnly: true });
+    const here = { target: "aws", region: REGION, account: ACCOUNT } as const;
+    await remember(records, "demo", here);
+    await remember(records, "demo", { target: "local" });
 
     await teardown(context(), {
       dryRun: false,
@@ -330,6 +341,8 @@ describe("teardown on AWS", () => {
     expect(stacks.size).toBe(0);
     expect(sink.text()).toMatch(/1 running execution\(s\) abandoned, 1 running build\(s\) stopped/);
     expect(sink.text()).toMatch(/nothing tagged with the prefix is left/);
+    // This place's record is gone with the run; the rehearsal's stays until its own teardown.
+    expect((await placesOf(records, "demo")).map((r) => r.target)).toEqual(["local"]);
   });
 
   it("reports only what its own service still has, with the command that removes it", async () => {

@@ -31,6 +31,7 @@ import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
 import { loadBalancerUrl, removeTaskNetwork } from "../setup/lib/local/elbv2/load-balancer.ts";
 import { lesson } from "../setup/lesson.ts";
 import { run } from "../setup/run.ts";
+import { placesOf } from "../setup/lib/run-records.ts";
 import { STEPS } from "../setup/steps.ts";
 import { runTeardown } from "../setup/teardown.ts";
 import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
@@ -137,6 +138,10 @@ describe("the local rehearsal", () => {
     ]);
     expect((await findRehearsal(prefix)).filter((c) => c.role === "task")).toHaveLength(2);
     expect((await fetch(`${await loadBalancerUrl(prefix)}/health`)).status).toBe(200);
+    // Recorded, so that a teardown aimed at AWS names this rehearsal.
+    expect(await placesOf(process.env.LAB_STATE_DIR!, prefix)).toEqual([
+      expect.objectContaining({ prefix, target: "local" }),
+    ]);
 
     // --from recovers what earlier steps made, read only: nothing redeployed, rebuilt or re-seeded.
     const cfn = emulatorClient(CloudFormationClient, fixture.config.aws);
@@ -164,8 +169,9 @@ describe("the local rehearsal", () => {
     expect(await engineImages(prefix)).toEqual([]);
     expect(await activeStacks(prefix)).toEqual([]);
     expect(await findRehearsal(prefix)).toEqual([]);
-    // The proxy, the tasks and their network are gone too: nothing is left to remove.
+    // The proxy, the tasks and their network are gone too: nothing is left to remove, nothing recorded.
     expect(await removeTaskNetwork(prefix)).toBe(false);
+    expect(await placesOf(process.env.LAB_STATE_DIR!, prefix)).toEqual([]);
     expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
   }, 300_000);
 

@@ -7,7 +7,8 @@ import { readConfig } from "../../setup/lib/config.ts";
 import { removeContainers } from "../../setup/lib/local/engine/client.ts";
 import { removeTaskNetwork } from "../../setup/lib/local/elbv2/load-balancer.ts";
 import { findRehearsal } from "../../setup/lib/local/engine/rehearsal.ts";
-import { run } from "../../setup/run.ts";
+import { lesson } from "../../setup/lesson.ts";
+import { STEPS } from "../../setup/steps.ts";
 import { targetFor } from "../../setup/targets/index.ts";
 import type { EmulatorFixture } from "./emulator.ts";
 import { narrationSink } from "./narration-sink.ts";
@@ -15,8 +16,11 @@ import { narrationSink } from "./narration-sink.ts";
 export interface LessonHarness {
   env(): NodeJS.ProcessEnv;
   checkContext(): CheckContext;
-  /** Runs bin/run up to and including a step, keeping everything (as the lessons before this one would). */
-  prepareUntil(step: string): Promise<void>;
+  /**
+   * Runs `bin/lesson NN --prepare` on this prefix, as a learner catching up does; fails with the
+   * narration unless it exits 0. Returns which lessons' checks pass afterwards.
+   */
+  prepareFor(lesson: string): Promise<string[]>;
   /** Narration written so far (shown when an assertion about a run fails). */
   readonly narration: string;
   readonly output: NodeJS.WriteStream;
@@ -44,9 +48,13 @@ export function useLesson(fixture: EmulatorFixture, prefix: string): LessonHarne
       const target = targetFor(config);
       return { config, aws: target.clients(config.aws), target };
     },
-    async prepareUntil(step) {
-      const code = await run(["--prefix", prefix, "--until", step, "--keep"], env(), { output });
-      if (code !== 0) throw new Error(`preparing lessons up to ${step} failed (exit ${code}):\n${sink.text()}`);
+    async prepareFor(id) {
+      const code = await lesson([id, "--prepare", "--prefix", prefix], env(), { output });
+      if (code !== 0) throw new Error(`bin/lesson ${id} --prepare failed (exit ${code}):\n${sink.text()}`);
+      const context = this.checkContext();
+      const done: string[] = [];
+      for (const step of STEPS) if ((await step.check(context)).pass) done.push(step.id);
+      return done;
     },
     get narration() {
       return sink.text();

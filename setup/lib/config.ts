@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
+import { recordsDir } from "./run-records.ts";
 
 /** Container images the project runs or builds on. */
 export interface Images {
@@ -53,6 +54,8 @@ export interface Config {
   readonly message?: string;
   /** bin/lesson: only run the lesson's check. */
   readonly checkOnly: boolean;
+  /** bin/lesson: bring the prefix to the lesson's starting state (the earlier lessons not done yet). */
+  readonly prepare: boolean;
   /** teardown: only list what would be deleted. */
   readonly dryRun: boolean;
   /** bin/run on AWS: only check what AWS would refuse, create nothing. */
@@ -63,6 +66,8 @@ export interface Config {
   readonly color: boolean;
   /** Running inside the demo image (LAB_DEMO_IMAGE=1): errors about Docker explain how to start the image. */
   readonly inDemoImage: boolean;
+  /** Where this machine records which prefixes have runs where (setup/lib/run-records.ts). */
+  readonly recordsDir: string;
 }
 
 /** Names under which `npm run images` tags the images it builds itself. */
@@ -169,6 +174,7 @@ const FLAGS = {
   "dry-run": { type: "boolean" },
   message: { type: "string" },
   check: { type: "boolean" },
+  prepare: { type: "boolean" },
   plan: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -238,6 +244,13 @@ export function readConfig(
     throw new ConfigError((error as Error).message, "Run with --help to see the flags.", error);
   }
 
+  if (values.check && values.prepare) {
+    throw new ConfigError(
+      "--check and --prepare cannot be used together: one only reads, the other builds.",
+      "Run bin/lesson NN --prepare to catch up, then bin/lesson NN, then bin/lesson NN --check.",
+    );
+  }
+
   const regionGiven = nonEmpty(values.region) ?? nonEmpty(env.REGION);
   const targetFlag = values.target ?? (regionGiven ? "aws" : "local");
   if (targetFlag !== "aws" && targetFlag !== "local") {
@@ -280,10 +293,12 @@ export function readConfig(
     dryRun: Boolean(values["dry-run"]),
     plan: Boolean(values.plan),
     checkOnly: Boolean(values.check),
+    prepare: Boolean(values.prepare),
     ...(values.message !== undefined ? { message: values.message } : {}),
     help: Boolean(values.help),
     tty: terminal.stderrIsTTY,
     color: terminal.stderrIsTTY && nonEmpty(env.NO_COLOR) === undefined,
     inDemoImage: env.LAB_DEMO_IMAGE === "1",
+    recordsDir: recordsDir(env),
   });
 }
