@@ -26,9 +26,19 @@ import {
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
-import { GetBucketEncryptionCommand, GetBucketTaggingCommand, HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetBucketEncryptionCommand,
+  GetBucketOwnershipControlsCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  GetPublicAccessBlockCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
+import { emptyBucket } from "../setup/lib/aws/cleanup.ts";
 import {
   PREFIX_TAG,
   prefixTags,
@@ -93,6 +103,29 @@ describe("bucket.yaml", () => {
     // moto copies only the template's own Tags to a bucket, not the stack's; the stack carries the tag.
     const stack = await describeStack(cfn, stackName(prefix, "bucket"));
     expect([...(tags.TagSet ?? []), ...(stack?.Tags ?? [])]).toContainEqual({ Key: PREFIX_TAG, Value: prefix });
+  });
+
+  it("is versioned and private as the template says (the rehearsal applies what the emulator's CloudFormation skips)", async () => {
+    const s3 = emulatorClient(S3Client, fixture.config.aws);
+    const bucket = deployed.bucket?.outputs.BucketName as string;
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe("Enabled");
+    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }))).PublicAccessBlockConfiguration).toEqual(
+      {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    );
+    const ownership = await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: bucket }));
+    expect(ownership.OwnershipControls?.Rules).toEqual([{ ObjectOwnership: "BucketOwnerEnforced" }]);
+    // So every upload is a new object version, as lesson 02 says.
+    const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "probe", Body: "1" }));
+    const second = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "probe", Body: "2" }));
+    expect(first.VersionId).toMatch(/\S/);
+    expect(second.VersionId).not.toBe(first.VersionId);
+    expect(first.VersionId).not.toBe("null");
+    expect(await emptyBucket(s3, bucket)).toBe(2); // both versions: the stack is deleted below
   });
 
   it("is unchanged when deployed again", async () => {

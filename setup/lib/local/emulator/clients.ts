@@ -1,15 +1,18 @@
 // Clients for the emulator: the project's one client factory
 // (setup/lib/aws/clients.ts) with what makes the emulator answer as AWS does -
-// its timestamps read as AWS sends them, and CloudFormation's refusals it does
-// not make (cloudformation/capabilities.ts). Everything the rehearsal, its
+// its timestamps read as AWS sends them, CloudFormation's refusals it does
+// not make (cloudformation/capabilities.ts) and the bucket settings its
+// CloudFormation skips (s3/bucket-settings.ts). Everything the rehearsal, its
 // tests and its checks send to the emulator goes through these.
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { S3Client } from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
 import { text as readText } from "node:stream/consumers";
 import type { FinalizeHandler, FinalizeHandlerArguments, HttpResponse, MiddlewareStack } from "@smithy/types";
 import { type AwsClients, awsClients, type CommonClientConfig, makeClient } from "../../aws/clients.ts";
 import type { AwsSettings } from "../../config.ts";
 import { refuseMissingCapabilities } from "../cloudformation/capabilities.ts";
+import { applyBucketSettings } from "../s3/bucket-settings.ts";
 
 /** An ISO-8601 time as a JSON string value: "2026-11-22T05:16:16.386Z". */
 const ISO_TIME_VALUE = /"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"/g;
@@ -41,16 +44,21 @@ function readEmulatorTimestamps(client: object): void {
   );
 }
 
-/** What every client made for the emulator gets. */
-export function adaptToEmulator(client: object): void {
+/** What every client made for the emulator at `aws` gets. */
+function adaptToEmulator(client: object, aws: AwsSettings): void {
   readEmulatorTimestamps(client);
-  // The emulator creates what AWS refuses for unacknowledged IAM resources: refused here as AWS does.
-  if (client instanceof CloudFormationClient) refuseMissingCapabilities(client);
+  if (client instanceof CloudFormationClient) {
+    // The emulator creates what AWS refuses for unacknowledged IAM resources: refused here as AWS does.
+    refuseMissingCapabilities(client);
+    // It leaves a bucket's versioning and public access settings out: applied here as CloudFormation does.
+    applyBucketSettings(client, () => emulatorClient(S3Client, aws));
+  }
 }
 
 /** One client for the emulator, e.g. `emulatorClient(S3Client, emulator.aws)`. */
 export const emulatorClient = <C extends object>(Client: new (config: CommonClientConfig) => C, aws: AwsSettings): C =>
-  makeClient(Client, aws, adaptToEmulator);
+  makeClient(Client, aws, (client) => adaptToEmulator(client, aws));
 
 /** Every client a run needs, for the emulator. */
-export const emulatorClients = (aws: AwsSettings): AwsClients => awsClients(aws, adaptToEmulator);
+export const emulatorClients = (aws: AwsSettings): AwsClients =>
+  awsClients(aws, (client) => adaptToEmulator(client, aws));
