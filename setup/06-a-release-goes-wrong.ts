@@ -10,6 +10,7 @@ import { CODE_DIR, type RunContext } from "./lib/context.ts";
 import { releaseCounted } from "./lib/counted-release.ts";
 import { StepError } from "./lib/errors.ts";
 import { probe } from "./lib/probe.ts";
+import { shortenArns } from "./lib/ui/arns.ts";
 import { withSpinner } from "./lib/ui/narrator.ts";
 import { verifyApp, waitForHealthy } from "./lib/verify.ts";
 
@@ -54,13 +55,19 @@ and rolls back to the version that works; the old tasks serve users all along.`)
   if (!(failure instanceof StepError) || !/Deploy/.test(failure.message)) throw failure;
   ui.ok("The Deploy stage failed, as it should: the pipeline stopped a release that cannot serve.");
   if (target.notes.failedRelease) ui.info(target.notes.failedRelease);
-  const events = await target.serviceEvents(ctx);
-  const story = events
-    .filter((e) => /deployment failed|rolling back|unhealthy|failed ELB health checks|exited/.test(e))
-    .slice(0, 6)
-    .reverse();
-  ui.info("The service's events tell why:");
-  for (const event of story) ui.info(`  ${event}`);
+  if (target.narratesServiceEvents) {
+    ui.info(
+      "The service's events above tell why: its new tasks failed the health checks, and the breaker rolled back.",
+    );
+  } else {
+    const events = await target.serviceEvents(ctx);
+    const story = events
+      .filter((e) => /deployment failed|rolling back|unhealthy|failed ELB health checks|exited/.test(e))
+      .slice(0, 6)
+      .reverse();
+    ui.info("The service's events tell why:");
+    for (const event of story) ui.info(`  ${shortenArns(event, ctx.config.verbose)}`);
+  }
 
   ui.explain(`The fix is a revert: the source as it was before this change. It is the version that
 is running now, so the service has nothing new to roll out; the pipeline proves it again.`);

@@ -90,7 +90,7 @@ describe("stack progress on a successful create", () => {
     const p = new StackProgress(STACK, descriptions, 3, T0);
     const lines = p.ingest(events).map(eventLine);
     expect(lines).toContain(`✓ ${descriptions.Repository} (CREATE_COMPLETE)`);
-    expect(lines.at(-1)).toBe("✓ the stack (CREATE_COMPLETE)");
+    expect(lines.at(-1)).toBe("✓ stack demo-pipeline (CREATE_COMPLETE)");
   });
 
   describe("the live display (deployProgress)", () => {
@@ -113,15 +113,23 @@ describe("stack progress on a successful create", () => {
       expect(logged).toEqual([]); // nothing failed, so nothing stays on screen as a line
     });
 
-    it("without a terminal: every event as its own line", () => {
+    it("without a terminal: each resource's end as its own line, in the order it happened, and no summary", () => {
       const p = new StackProgress(STACK, descriptions, 3, T0);
       const logged: string[] = [];
+      const shown: string[] = [];
       deployProgress(
         false,
-        () => undefined,
+        (t) => shown.push(t),
         (t) => logged.push(t),
       )(p, p.ingest(events));
-      expect(logged).toHaveLength(11);
+      expect(logged).toEqual([
+        `✓ ${descriptions.Repository} (CREATE_COMPLETE)`,
+        `✓ ${descriptions.TestLogGroup} (CREATE_COMPLETE)`,
+        `✓ ${descriptions.TestProject} (CREATE_COMPLETE)`,
+        "✓ stack demo-pipeline (CREATE_COMPLETE)",
+      ]);
+      // A summary counted before the events it counts would read "0/3 · CREATE_COMPLETE" first.
+      expect(shown).toEqual([]);
     });
   });
 });

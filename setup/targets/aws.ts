@@ -33,7 +33,7 @@ import { checkRegion, whoAmI } from "../lib/aws/preflight.ts";
 import type { Config } from "../lib/config.ts";
 import { ConfigError, StepError } from "../lib/errors.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
-import { stagesLine } from "../lib/ui/pipeline-progress.ts";
+import { stageUpdates } from "../lib/ui/pipeline-progress.ts";
 import { deployProgress } from "../lib/ui/stack-progress.ts";
 import { checkBeforeRun } from "./aws-plan.ts";
 import type { Target } from "./target.ts";
@@ -137,7 +137,7 @@ export function awsTarget(config: Config): Target {
               spinner.log(
                 `run ${old.slice(0, 8)} for this revision had ${status.toLowerCase()}: started run ${fresh.slice(0, 8)}`,
               ),
-            onStages: (id, stages) => spinner.update(stagesLine(name, id, stages)),
+            onStages: stageUpdates(ctx.config.tty, name, (line) => spinner.update(line)),
           }),
         { done: (id) => `${name}: run ${id.slice(0, 8)} succeeded`, failed: `${name}: the run did not succeed` },
       );
@@ -152,6 +152,7 @@ export function awsTarget(config: Config): Target {
     appUrl(_ctx, loadBalancerUrl) {
       return Promise.resolve(loadBalancerUrl);
     },
+    narratesServiceEvents: false,
     async serviceEvents(ctx) {
       // environment.yaml names the cluster <prefix>-cluster; service.yaml the service <prefix>-app.
       const prefix = ctx.config.prefix;

@@ -7,7 +7,8 @@ import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
 import { type Config, IMAGE_VARIABLES, type Images, readAwsSettings } from "../lib/config.ts";
 import { ConfigError, PrerequisiteError } from "../lib/errors.ts";
-import { stagesLine } from "../lib/ui/pipeline-progress.ts";
+import { shortenArns } from "../lib/ui/arns.ts";
+import { stageUpdates } from "../lib/ui/pipeline-progress.ts";
 import { probe } from "../lib/probe.ts";
 import { withSpinner } from "../lib/ui/narrator.ts";
 import { deployProgress } from "../lib/ui/stack-progress.ts";
@@ -42,7 +43,7 @@ import {
 
 /** What the demo image says when started with neither a region nor a Docker engine. */
 const DEMO_IMAGE_HELP = `This image needs a region (to build in your AWS account) or the Docker socket (to rehearse locally, free):
-  AWS:   docker run -it -e REGION=eu-west-1 -e AWS_PROFILE --user "$(id -u):$(id -g)" -v ~/.aws:/home/lab/.aws:ro demo
+  AWS:   docker run -it --rm -e REGION=eu-west-1 -e AWS_PROFILE --user "$(id -u):$(id -g)" -v ~/.aws:/home/lab/.aws:ro -v ~/.aws-cicd-lab:/home/lab/.aws-cicd-lab demo
   local: docker run -it --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" demo`;
 
 function withEndpoint(config: Config, endpoint: string): Config {
@@ -114,8 +115,11 @@ export function localTarget(config: Config): Target {
       // Nothing here costs anything.
     },
 
-    introduce(ui) {
-      ui.info(`Local rehearsal, prefix "${prefix}": free, nothing leaves this machine.`);
+    introduce(ui, session) {
+      const free = `Local rehearsal, prefix "${prefix}": free, nothing leaves this machine.`;
+      // A rehearsal already running was introduced when it started.
+      if (session.notice) return ui.info(`${free} ${session.notice}`);
+      ui.info(free);
       ui.info("Emulated: AWS itself (moto in a container). Stood in for locally: running the pipeline as defined");
       ui.info("(buildspecs in a build container, images pushed to a local registry), the Fargate service (tasks");
       ui.info(
@@ -176,8 +180,12 @@ export function localTarget(config: Config): Target {
               (t) => spinner.update(`Deploy: ${t}`),
               (t) => spinner.log(t),
             ),
-            onStages: (id, stages) => spinner.update(stagesLine(name, id, stages)),
-            say: (line) => spinner.log(line),
+            onStages: stageUpdates(ctx.config.tty, name, (line) => spinner.update(line)),
+            say: (line) => {
+              // ECS's target (de)registration events: in the service's events, and with --verbose here.
+              if (!config.verbose && /\) (de)?registered \d+ targets /.test(line)) return;
+              spinner.log(shortenArns(line, config.verbose));
+            },
             ...(config.verbose ? { onBuildLine: (line: string) => spinner.log(`  ${line}`) } : {}),
             signal: ctx.signal,
           }),
@@ -199,6 +207,7 @@ export function localTarget(config: Config): Target {
     async appUrl() {
       return loadBalancerUrl(prefix);
     },
+    narratesServiceEvents: true,
     serviceEvents(ctx) {
       return readServiceEvents(ctx.aws.logs, prefix);
     },

@@ -23,7 +23,7 @@ export interface Session {
   readonly accountId: string;
   /** Who the credentials are (STS GetCallerIdentity's ARN), where known. */
   readonly callerArn?: string;
-  /** Said once, after the introduction (e.g. "carrying on with this prefix's emulator"). */
+  /** Said once, by the introduction (e.g. "carrying on with this prefix's emulator"). */
   readonly notice?: string;
 }
 
@@ -86,7 +86,7 @@ export interface Target {
   clients(aws: AwsSettings): AwsClients;
   /** Refuses (exit 2) a command that would create billable resources without a confirmation. */
   refuseUnconfirmed(): void;
-  /** What this run will do and cost, said before anything is created. */
+  /** What this run will do and cost, said before anything is created, with the session's notice. */
   introduce(ui: Narrator, session: Session): void;
   /**
    * Checks, creating nothing, what would make the run fail (bin/run --plan): throws a ConfigError
@@ -119,6 +119,8 @@ export interface Target {
   release(ctx: TargetContext, input: ReleaseInput): Promise<Release>;
   /** Where the released app answers now, read only (checks, recovery). */
   appUrl(ctx: Omit<TargetContext, "ui" | "signal">, loadBalancerUrl: string | undefined): Promise<string | undefined>;
+  /** Whether a release narrates the ECS service's events as they happen (the rehearsal's stand-in does). */
+  readonly narratesServiceEvents: boolean;
   /** The ECS service's recent events, newest first (DescribeServices on AWS), read only. */
   serviceEvents(ctx: Omit<TargetContext, "ui" | "signal">): Promise<string[]>;
   /** How long the app may take to turn healthy after a release. */

@@ -57,7 +57,8 @@ export class StackProgress {
       const logicalId = e.LogicalResourceId ?? "";
       const line: ResourceLine = {
         logicalId,
-        description: this.descriptions[logicalId] ?? (logicalId === this.stackName ? "the stack" : logicalId),
+        description:
+          this.descriptions[logicalId] ?? (logicalId === this.stackName ? `stack ${this.stackName}` : logicalId),
         status: e.ResourceStatus ?? "",
         ...(e.ResourceStatusReason ? { reason: e.ResourceStatusReason } : {}),
         at: e.Timestamp ?? new Date(),

@@ -12,6 +12,30 @@ export function stagesLine(pipelineName: string, executionId: string, stages: re
   return `${pipelineName} ${executionId.slice(0, 8)}: ${stages.map((s) => `${s.name} ${s.status}`).join(" → ")}`;
 }
 
+const ENDED = /^(Succeeded|Failed|Stopped|Cancelled)$/;
+
+/**
+ * What a run's display is told of its stages: on a terminal every change (the
+ * spinner redraws one line); in a log only when a stage ends, so a release
+ * reads "Source Succeeded → …", "TestAndBuild Succeeded → …", "Deploy …".
+ */
+export function stageUpdates(
+  tty: boolean,
+  pipelineName: string,
+  show: (line: string) => void,
+): (executionId: string, stages: readonly StageLine[]) => void {
+  let run = "";
+  let ended = 0;
+  return (executionId, stages) => {
+    if (tty) return show(stagesLine(pipelineName, executionId, stages));
+    const now = stages.filter((s) => ENDED.test(s.status)).length;
+    if (executionId !== run) [run, ended] = [executionId, 0];
+    if (now <= ended) return;
+    ended = now;
+    show(stagesLine(pipelineName, executionId, stages));
+  };
+}
+
 export interface ActionFailure {
   readonly stageName: string;
   readonly actionName: string;

@@ -1,6 +1,6 @@
 // The stack progress display: one summary line, and on a terminal one line
 // per resource under it (as AWS Copilot's stack renderer does); elsewhere
-// every event as its own plain line.
+// each resource's end as its own plain line.
 import type { DeployOptions } from "../aws/stacks.ts";
 import type { ResourceLine, StackProgress } from "../aws/stack-events.ts";
 
@@ -19,7 +19,7 @@ function resourceLine(line: ResourceLine): string {
 /**
  * DeployOptions.onProgress for a spinner: on a terminal the spinner shows the
  * summary and one line per resource (failures also stay on screen as lines);
- * without one, every event is printed as a line and the summary updates.
+ * without one, each resource's end (done or failed) is printed as a line.
  */
 export function deployProgress(
   tty: boolean,
@@ -31,8 +31,9 @@ export function deployProgress(
       onLine([progress.summary(), ...progress.resources.map(resourceLine)].join("\n"));
       for (const line of fresh) if (line.status.endsWith("_FAILED")) log(eventLine(line));
     } else {
-      onLine(progress.summary());
-      for (const line of fresh) log(eventLine(line));
+      // Plain lines in the order things happen: each resource's end (done or failed), not its start,
+      // which the next line implies (the spinner repeats what it waits for during a long wait).
+      for (const line of fresh) if (!line.status.endsWith("_IN_PROGRESS")) log(eventLine(line));
     }
   };
 }

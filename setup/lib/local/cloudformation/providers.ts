@@ -72,7 +72,12 @@ export async function deployWithProviders(
       `${spec.name} ${before ? "UPDATE_ROLLBACK_IN_PROGRESS" : "ROLLBACK_IN_PROGRESS"}: ${failure.logicalId} failed (${failure.message})`,
     );
     signal?.throwIfAborted();
-    if (before) await deployStack(cfn, { ...spec, parameters: previous }, options);
+    if (before) {
+      // The emulator has no rollback: the previous parameters are deployed again, an update it
+      // reports as UPDATE_COMPLETE. Its events are not shown: what CloudFormation shows is the rollback.
+      await deployStack(cfn, { ...spec, parameters: previous }, { ...options, onProgress: () => undefined });
+      say(`${spec.name} UPDATE_ROLLBACK_COMPLETE`);
+    }
     return {
       ok: false,
       failure,

@@ -81,10 +81,12 @@ export function codeBuildAction(deps: CodeBuildActionDeps, revisions: Revisions)
     });
     // Whatever the build pushed before it ended is in the registry: show it in the emulator's ECR.
     for (const repository of repositories) {
-      for (const tag of await mirrorRegistryToEcr(deps.clients.ecr, deps.registry, repository)) {
-        run.say(`pushed ${repository}:${tag} (now in ECR)`);
-        await rememberLayers(deps.registry, repository, tag);
-      }
+      const tags = await mirrorRegistryToEcr(deps.clients.ecr, deps.registry, repository);
+      for (const tag of tags) await rememberLayers(deps.registry, repository, tag);
+      // One line per image: its tags (the revision's and the content's) name the same image.
+      const [tag, ...also] = [...tags].sort();
+      if (tag)
+        run.say(`pushed ${repository}:${tag}${also.length > 0 ? ` (also tagged ${also.join(", ")})` : ""}, now in ECR`);
     }
     for (const report of result.reports) run.say(`report ${report.name}: ${report.summary.line}`);
     if (result.status !== "SUCCEEDED") {
