@@ -1,6 +1,6 @@
 # The `demo` image: the narrated walk-through with its templates and the app.
 #   docker build -t demo .     (add --network host where npm needs the host's proxy)
-#   AWS:   docker run -it -e REGION=eu-west-1 -e AWS_PROFILE --user "$(id -u):$(id -g)" -v ~/.aws:/home/lab/.aws:ro demo
+#   AWS:   docker run -it --rm -e REGION=eu-west-1 -e AWS_PROFILE --user "$(id -u):$(id -g)" -v ~/.aws:/home/lab/.aws:ro -v ~/.aws-cicd-lab:/home/lab/.aws-cicd-lab demo
 #   local: docker run -it --network host -v /var/run/docker.sock:/var/run/docker.sock \
 #            --group-add "$(stat -c %g /var/run/docker.sock)" demo
 #   remove what it made: the same command with `teardown` after the image name

@@ -20,6 +20,7 @@ import { measureReleases } from "./releases.ts";
 import { timeRehearsal } from "./rehearsal.ts";
 import { waitForHealthy } from "../setup/lib/verify.ts";
 import { machine, writeSection } from "./report.ts";
+import { readNumbers, writeNumbers } from "../docs/numbers.ts";
 import { type WrkResult, wrk } from "./wrk.ts";
 import { STEPS } from "../setup/steps.ts";
 
@@ -200,8 +201,16 @@ async function rehearsal(): Promise<void> {
     "- steps 04 and 05 each run the whole pipeline as defined: in the TestAndBuild stage, side by side in two build containers, the tests (the Dockerfile's test stage: `npm ci`, lint, unit tests) and the image build (the image's stages, a push to the local registry); then the Deploy stage's stack update. Warm, BuildKit reuses the layers of an unchanged source.",
   ].join("\n");
   await writeSection(join(root, "docs", "benchmarks.md"), "rehearsal", body);
+  // The lesson cards and the instructor's table read the same numbers (docs/numbers.ts).
+  const numbers = await readNumbers();
+  const steps: Record<string, { cold: number; warm: number }> = {};
+  const round1 = (n: number | undefined) => Math.round((n ?? 0) * 10) / 10;
+  for (const step of STEPS) steps[step.id] = { cold: round1(cold.steps[step.id]), warm: round1(median.steps[step.id]) };
+  steps.teardown = { cold: round1(cold.teardown), warm: round1(median.teardown) };
+  const measured = `${new Date().toISOString().slice(0, 10)} on ${machine()}`;
+  await writeNumbers({ ...numbers, rehearsal: { measured, steps } });
   say(
-    `rehearsal: cold ${cold.total.toFixed(1)} s, warm median ${median.total.toFixed(1)} s; written to docs/benchmarks.md`,
+    `rehearsal: cold ${cold.total.toFixed(1)} s, warm median ${median.total.toFixed(1)} s; written to docs/benchmarks.md and docs/numbers.json (the lesson cards)`,
   );
 }
 

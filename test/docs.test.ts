@@ -9,6 +9,7 @@ import { useEmulator } from "../lessons/support/emulator.ts";
 import { removeContainers } from "../setup/lib/local/engine/client.ts";
 import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
 import { STEPS } from "../setup/steps.ts";
+import { readNumbers, renderAll } from "../docs/numbers.ts";
 
 const fixture = useEmulator();
 const root = join(import.meta.dirname, "..");
@@ -38,6 +39,9 @@ describe("the lesson pages", () => {
         expect(t[2], page).toBe(t[1]);
         expect((t[3] ?? "").length, `${page}: empty transcript for ${t[1]}`).toBeGreaterThan(20);
       }
+      expect(text, `${page}: says that ids, ports and times differ`).toContain(
+        "## What you should see\n\nA run of your own shows other ports, ids, versions and times",
+      );
       for (const heading of [
         "## Do it",
         "## What you should see",
@@ -48,6 +52,27 @@ describe("the lesson pages", () => {
         expect(text, `${page} lacks ${heading}`).toContain(heading);
       }
     }
+  });
+
+  it("open with a card and end with a clean-up rendered from docs/numbers.json (as is the instructor's table), and link each glossary term's first use", async () => {
+    const numbers = await readNumbers();
+    for (const [file, text] of await renderAll(numbers)) {
+      expect(readFileSync(file, "utf8"), `${file} differs from docs/numbers.json: run npm run docs:render`).toBe(text);
+    }
+    for (const page of pages) {
+      const text = readFileSync(join(pagesDir, page), "utf8");
+      expect(text.indexOf("<!-- numbers:card -->"), page).toBeLessThan(text.indexOf("## Do it"));
+      expect(text.trimEnd().endsWith("<!-- /numbers:cleanup -->"), `${page} ends with its clean-up`).toBe(true);
+    }
+  });
+
+  it("agree with the README's step table on AWS times (both read docs/numbers.json)", async () => {
+    const numbers = await readNumbers();
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const rows = [...readme.matchAll(/^\| (0\d|teardown)[^|]*\|[^|]*\| ([^|]+?) +\|$/gm)];
+    expect(rows.map((r) => r[1])).toEqual([...STEPS.map((s) => s.id), "teardown"]);
+    for (const [, id, time] of rows)
+      expect(time, `README step ${id}`).toMatch(new RegExp(`^${numbers.aws[id!]!.run}\\b`));
   });
 
   it.each(
