@@ -52,6 +52,16 @@ describe("lesson 06: a release that goes wrong", { timeout: 300_000 }, () => {
       expect(Number(failed)).toBe(0);
     }
     expect(narration).toContain("The Deploy stage failed, as it should");
+    // The service stack's story as CloudFormation tells it: the failed update rolls back, and only the
+    // revert's update completes (the emulator's own "complete" waits for the ECS service to be steady).
+    const failedRelease = narration.slice(0, narration.indexOf("The Deploy stage failed"));
+    expect(failedRelease).not.toMatch(/stack \S+-service \(UPDATE_COMPLETE\)/);
+    expect(failedRelease).toMatch(
+      /-service UPDATE_ROLLBACK_IN_PROGRESS: Service failed[\s\S]*-service UPDATE_ROLLBACK_COMPLETE/,
+    );
+    expect(narration.slice(narration.indexOf("The Deploy stage failed"))).toMatch(
+      /stack \S+-service \(UPDATE_COMPLETE\)/,
+    );
     expect((await findRehearsal(prefix)).filter((c) => c.role === "task" && c.running)).toHaveLength(2);
   });
 });

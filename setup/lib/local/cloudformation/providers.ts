@@ -6,6 +6,7 @@
 // AWS's handler does before the stack operation completes. A provider that
 // fails fails the operation, and the stack is rolled back to its last working
 // parameters, as CloudFormation rolls back a failed update.
+import type { ResourceLine, StackProgress } from "../../aws/stack-events.ts";
 import { describeStack, type DeployOptions, type DeployResult, deployStack, type StackSpec } from "../../aws/stacks.ts";
 import { parseTemplate, type Template } from "../../aws/templates.ts";
 import { readFile } from "node:fs/promises";
@@ -60,8 +61,23 @@ export async function deployWithProviders(
   const template = parseTemplate(await readFile(spec.templateFile, "utf8"));
   const types = new Set(Object.values(template.Resources).map((r) => r.Type));
   const before = await describeStack(cfn, spec.name);
-  const deployed = await deployStack(cfn, spec, options);
-  for (const provider of providers.filter((p) => types.has(p.type))) {
+  const finishing = providers.filter((p) => types.has(p.type));
+  // The stack is complete only once its handlers are: the emulator's own "complete" for the stack
+  // is held back until the providers have finished, and said only if they succeed.
+  let held: { progress: StackProgress; line: ResourceLine } | undefined;
+  const report = options.onProgress;
+  const onProgress: DeployOptions["onProgress"] =
+    report &&
+    ((progress, fresh) => {
+      const own =
+        finishing.length > 0
+          ? fresh.find((l) => l.logicalId === spec.name && l.status.endsWith("_COMPLETE"))
+          : undefined;
+      if (own) held = { progress, line: own };
+      report(progress, own ? fresh.filter((l) => l !== own) : fresh);
+    });
+  const deployed = await deployStack(cfn, spec, { ...options, ...(onProgress ? { onProgress } : {}) });
+  for (const provider of finishing) {
     const failure = await provider.complete({ stackName: spec.name, template, say, ...(signal ? { signal } : {}) });
     if (!failure) continue;
     // CloudFormation rolls the stack back to its last working state.
@@ -84,5 +100,6 @@ export async function deployWithProviders(
       summary: `Stack ${spec.name} could not be ${before ? "updated" : "created"}: ${failure.logicalId}: Resource handler returned message: "Error occurred during operation '${failure.message}'." (HandlerErrorCode: GeneralServiceException); the stack was rolled back (${before ? "UPDATE_ROLLBACK_COMPLETE" : "ROLLBACK_COMPLETE"})`,
     };
   }
+  if (held && report) report(held.progress, [held.line]);
   return { ok: true, deployed };
 }
