@@ -165,7 +165,7 @@ artifacts:
   });
 
   it("reads JUnit reports, and fails UPLOAD_ARTIFACTS when a report's files are missing", async () => {
-    const junit = `<?xml version="1.0"?><testsuites><testsuite name="app"><testcase name="a"/><testcase name="b"><failure message="no"/></testcase><testcase name="c"><skipped/></testcase></testsuite></testsuites>`;
+    const junit = `<?xml version="1.0"?><testsuites><testsuite name="app"><testcase name="a"/><testcase name="b"><failure message="no&#10;second line" type="AssertionError">stack</failure></testcase><testcase name="c"><skipped/></testcase></testsuite></testsuites>`;
     const result = await build(
       `version: 0.2
 phases:
@@ -188,7 +188,7 @@ reports:
       passed: 1,
       failed: 1,
       skipped: 1,
-      failures: ["app › b"],
+      failures: ["app › b: no"],
     });
     expect(result.status).toBe("FAILED");
     expect(phase(result, "UPLOAD_ARTIFACTS")).toBe("FAILED");

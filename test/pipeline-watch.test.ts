@@ -3,7 +3,7 @@
 // Logs return (ListPipelineExecutions summaries with sourceRevisions,
 // GetPipelineState stageStates, ListActionExecutions details).
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { BatchGetBuildsCommand, CodeBuildClient } from "@aws-sdk/client-codebuild";
+import { BatchGetBuildsCommand, CodeBuildClient, DescribeTestCasesCommand } from "@aws-sdk/client-codebuild";
 import {
   CodePipelineClient,
   GetPipelineExecutionCommand,
@@ -158,6 +158,17 @@ describe("followExecution", () => {
           id: "demo-test:0b7f5c2e-1d2a-4c3b-9e8f-7a6b5c4d3e2f",
           buildStatus: "FAILED",
           logs: { groupName: "/aws/codebuild/demo-test", streamName: "0b7f5c2e-1d2a-4c3b-9e8f-7a6b5c4d3e2f" },
+          reportArns: ["arn:aws:codebuild:eu-west-1:123456789012:report/demo-test-lab-app-tests:0b7f5c2e"],
+        },
+      ],
+    });
+    cbMock.on(DescribeTestCasesCommand).resolves({
+      testCases: [
+        {
+          prefix: "GET /time",
+          name: "returns the message",
+          status: "FAILED",
+          message: "AssertionError: expected 'Hello' to be 'Hi'\n    at test/app.test.ts:12:5",
         },
       ],
     });
@@ -173,6 +184,12 @@ describe("followExecution", () => {
     expect(error).toBeInstanceOf(Error);
     expect(error?.message).toContain("The pipeline run exec-new failed");
     expect(error?.message).toContain("Test › LintAndUnitTests failed: Build terminated with state: FAILED");
+    expect(error?.message).toContain(
+      "failed tests (from the build's test report):\n  ✗ GET /time › returns the message: AssertionError: expected 'Hello' to be 'Hi'\n",
+    );
+    expect(cbMock.commandCalls(DescribeTestCasesCommand)[0]?.args[0].input).toMatchObject({
+      filter: { status: "FAILED" },
+    });
     expect(error?.message).toContain("last 2 lines of /aws/codebuild/demo-test:");
     expect(error?.message).toContain("checks: unit tests failed (see above)");
     expect(logsMock.commandCalls(GetLogEventsCommand)[0]?.args[0].input).toMatchObject({

@@ -174,6 +174,12 @@ export function learnerPermissions(prefix: string, accountId: string, region: st
       resource: arn("codebuild", `project/${prefix}-*`),
     },
     {
+      why: "a failed test run's failed test cases are shown from its report",
+      // CodeBuild names a buildspec's report group "<project>-<report>": every project is "<prefix>-…".
+      actions: ["codebuild:DescribeTestCases"],
+      resource: arn("codebuild", `report-group/${prefix}-*`),
+    },
+    {
       why: "teardown deletes the test report groups CodeBuild made",
       actions: ["codebuild:DeleteReportGroup", "codebuild:ListReportGroups"],
       resource: "*",

@@ -3,7 +3,7 @@
 // which action failed, why, and what the failing build printed last.
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { BatchGetBuildsCommand, type CodeBuildClient } from "@aws-sdk/client-codebuild";
+import { BatchGetBuildsCommand, DescribeTestCasesCommand, type CodeBuildClient } from "@aws-sdk/client-codebuild";
 import {
   type CodePipelineClient,
   GetPipelineExecutionCommand,
@@ -260,6 +260,9 @@ async function failureDetails(
       : undefined;
   if (buildId) {
     const { builds } = await clients.cb.send(new BatchGetBuildsCommand({ ids: [buildId] }));
+    // The failed cases' names are a help: without them (no report, no permission) the log lines still tell.
+    const failedTests = await failedTestCases(clients, builds?.[0]?.reportArns ?? []).catch(() => []);
+    if (failedTests.length > 0) failure.failedTests = failedTests;
     const where = builds?.[0]?.logs;
     if (where?.groupName && where.streamName) {
       const { events } = await clients.logs.send(
@@ -275,4 +278,20 @@ async function failureDetails(
   }
   const lines = failureLines(failure);
   return lines.join("\n");
+}
+
+/** The first failed test cases of a build's reports, as CodeBuild's report view lists them. */
+async function failedTestCases(clients: WatchClients, reportArns: readonly string[], most = 5): Promise<string[]> {
+  const found: string[] = [];
+  for (const reportArn of reportArns) {
+    const { testCases } = await clients.cb.send(
+      new DescribeTestCasesCommand({ reportArn, filter: { status: "FAILED" }, maxResults: most }),
+    );
+    for (const t of testCases ?? []) {
+      const message = (t.message ?? "").trim().split("\n")[0]?.slice(0, 200) ?? "";
+      found.push(`${t.prefix ? `${t.prefix} › ` : ""}${t.name ?? "?"}${message ? `: ${message}` : ""}`);
+    }
+    if (found.length >= most) break;
+  }
+  return found.slice(0, most);
 }

@@ -17,7 +17,8 @@ const ENDED = /^(Succeeded|Failed|Stopped|Cancelled)$/;
 /**
  * What a run's display is told of its stages: on a terminal every change (the
  * spinner redraws one line); in a log only when a stage ends, so a release
- * reads "Source Succeeded → …", "TestAndBuild Succeeded → …", "Deploy …".
+ * reads "Source Succeeded → …", "TestAndBuild Succeeded → …" and, when it
+ * fails, "Deploy Failed" (a success is the run's own end line).
  */
 export function stageUpdates(
   tty: boolean,
@@ -32,6 +33,8 @@ export function stageUpdates(
     if (executionId !== run) [run, ended] = [executionId, 0];
     if (now <= ended) return;
     ended = now;
+    // A run whose every stage succeeded is said by the run's own end line ("run … succeeded").
+    if (stages.every((s) => s.status === "Succeeded")) return;
     show(stagesLine(pipelineName, executionId, stages));
   };
 }
@@ -43,6 +46,8 @@ export interface ActionFailure {
   readonly summary?: string;
   /** A CloudFormation action: the stack and its first failed resource, when one is known. */
   readonly stack?: { readonly name: string; readonly firstFailure?: string };
+  /** A CodeBuild action: the first failed test cases of its reports, "suite › name: message". */
+  readonly failedTests?: readonly string[];
   /** A CodeBuild action: where the log is and its last lines. */
   readonly log?: { readonly source: string; readonly lines: readonly string[] };
 }
@@ -55,6 +60,10 @@ export function failureLines(failure: ActionFailure): string[] {
         ? `first failed resource in ${failure.stack.name}: ${failure.stack.firstFailure}`
         : `${failure.stack.name}: no failed resource reported`,
     );
+  }
+  if (failure.failedTests && failure.failedTests.length > 0) {
+    lines.push("failed tests (from the build's test report):");
+    for (const test of failure.failedTests) lines.push(`  ✗ ${test}`);
   }
   if (failure.log) {
     lines.push(`last ${failure.log.lines.length} lines of ${failure.log.source}:`);

@@ -9,7 +9,7 @@ export interface JunitSummary {
   readonly passed: number;
   readonly failed: number;
   readonly skipped: number;
-  /** The first failing test cases, "suite › name". */
+  /** The first failing test cases, "suite › name: first line of the message". */
   readonly failures: readonly string[];
   /** e.g. "42 test cases: 41 passed, 1 failed, 0 skipped". */
   readonly line: string;
@@ -18,6 +18,8 @@ export interface JunitSummary {
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: "",
+  // Messages carry numeric character references (a newline as &#10;).
+  htmlEntities: true,
   // These may appear once or many times; always read them as lists.
   isArray: (name) => ["testsuite", "testcase", "failure", "error"].includes(name),
 });
@@ -29,6 +31,15 @@ function cases(suite: Node): Array<{ suite: string; node: Node }> {
   const own = ((suite.testcase as Node[] | undefined) ?? []).map((node) => ({ suite: name, node }));
   const nested = ((suite.testsuite as Node[] | undefined) ?? []).flatMap(cases);
   return [...own, ...nested];
+}
+
+/** "suite › name: the first line of the failure's message", as CodeBuild's report view lists a failed case. */
+function failedCase(suite: string, node: Node): string {
+  const name = typeof node.name === "string" ? node.name : "?";
+  const problem = ((node.failure ?? node.error) as Node[] | string[] | undefined)?.[0];
+  const text = typeof problem === "string" ? problem : typeof problem?.message === "string" ? problem.message : "";
+  const first = text.trim().split("\n")[0]?.slice(0, 200) ?? "";
+  return `${suite} › ${name}${first ? `: ${first}` : ""}`;
 }
 
 export async function summariseJunit(files: readonly string[]): Promise<JunitSummary> {
@@ -50,7 +61,7 @@ export async function summariseJunit(files: readonly string[]): Promise<JunitSum
     for (const { suite, node } of roots.flatMap(cases)) {
       if (node.failure || node.error) {
         failed++;
-        if (failures.length < 5) failures.push(`${suite} › ${typeof node.name === "string" ? node.name : "?"}`);
+        if (failures.length < 5) failures.push(failedCase(suite, node));
       } else if (node.skipped !== undefined) skipped++;
       else passed++;
     }

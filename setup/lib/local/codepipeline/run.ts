@@ -40,8 +40,8 @@ export interface ActionResult {
   /** CodePipeline's execution summary for the action. */
   readonly summary: string;
   readonly outputVariables?: Readonly<Record<string, string>>;
-  /** For a failure: the stack's first failed resource or the build log's last lines. */
-  readonly failure?: Pick<ActionFailure, "stack" | "log">;
+  /** For a failure: the stack's first failed resource, or the failed tests and the build log's last lines. */
+  readonly failure?: Pick<ActionFailure, "stack" | "failedTests" | "log">;
 }
 
 export type ActionProvider = (run: ActionRun) => Promise<ActionResult>;

@@ -90,7 +90,9 @@ export function codeBuildAction(deps: CodeBuildActionDeps, revisions: Revisions)
     }
     for (const report of result.reports) run.say(`report ${report.name}: ${report.summary.line}`);
     if (result.status !== "SUCCEEDED") {
+      const failedTests = result.reports.flatMap((r) => r.summary.failures).slice(0, 5);
       return failed(`Build terminated with state: ${result.status}. ${result.failure ?? ""}`.trim(), {
+        ...(failedTests.length > 0 ? { failedTests } : {}),
         log: { source: `the ${project.name} build log`, lines: result.log.slice(-20) },
       });
     }
