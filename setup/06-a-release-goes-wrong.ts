@@ -53,13 +53,13 @@ and rolls back to the version that works; the old tasks serve users all along.`)
       "Check the target group's health check in infra/service.yaml, then run `bin/lesson 06` again.",
     );
   if (!(failure instanceof StepError) || !/Deploy/.test(failure.message)) throw failure;
-  ui.ok("The Deploy stage failed, as it should: the pipeline stopped a release that cannot serve.");
+  ui.ok(
+    target.narratesServiceEvents
+      ? "The Deploy stage failed, as it should: the new tasks failed the health checks (the service's events above), and the breaker rolled back."
+      : "The Deploy stage failed, as it should: the pipeline stopped a release that cannot serve.",
+  );
   if (target.notes.failedRelease) ui.info(target.notes.failedRelease);
-  if (target.narratesServiceEvents) {
-    ui.info(
-      "The service's events above tell why: its new tasks failed the health checks, and the breaker rolled back.",
-    );
-  } else {
+  if (!target.narratesServiceEvents) {
     const events = await target.serviceEvents(ctx);
     const story = events
       .filter((e) => /deployment failed|rolling back|unhealthy|failed ELB health checks|exited/.test(e))
@@ -81,7 +81,8 @@ is running now, so the service has nothing new to roll out; the pipeline proves 
   await releaseCounted(ctx, fixed.source, bucket);
   const url = (await target.appUrl(ctx, state.loadBalancerUrl)) ?? appUrl;
   await waitForHealthy(url, { maxWaitSeconds: target.healthWaitSeconds, signal: ctx.signal });
-  for (const c of await verifyApp(url, fixed.source.version)) ui.ok(`${c.name}: ${c.detail}`);
+  const checks = await verifyApp(url, fixed.source.version);
+  ui.ok(`The app answers as before the change: ${checks.map((c) => c.name).join(", ")}`);
   state.version = fixed.source.version;
 }
 

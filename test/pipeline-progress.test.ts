@@ -27,6 +27,14 @@ describe("stage updates", () => {
     ]);
   });
 
+  it("in a log: no line for a run whose every stage succeeded (the run's end line says it)", () => {
+    const shown: string[] = [];
+    const update = stageUpdates(false, "demo-pipeline", (l) => shown.push(l));
+    update("54992212-aaaa", states("Succeeded", "Succeeded"));
+    update("54992212-aaaa", states("Succeeded", "Succeeded", "Succeeded"));
+    expect(shown).toEqual(["demo-pipeline 54992212: Source Succeeded → TestAndBuild Succeeded → Deploy Waiting"]);
+  });
+
   it("in a log: a new run (restarted) starts counting again", () => {
     const shown: string[] = [];
     const update = stageUpdates(false, "demo-pipeline", (l) => shown.push(l));

@@ -75,12 +75,12 @@ afterAll(async () => {
 }, 120_000);
 
 describe("lesson 06 interrupted, then run again", { timeout: 300_000 }, () => {
-  const broken = /committing the change/;
+  const broken = /What CI\/CD is most for/;
   it.each([
     ["its failing deployment's tasks started", /has started 2 tasks/, broken, true],
     ["its circuit breaker's rollback", /rolling back to the deployment that ran/, broken, false],
     ["the service stack's CloudFormation rollback", /UPDATE_ROLLBACK_IN_PROGRESS/, broken, false],
-    ["the revert's release", /report lab-app-tests/, /committing the revert/, false],
+    ["the revert's release", /report lab-app-tests/, /The fix is a revert/, false],
   ])(
     "at %s: exit 130, and the re-run ends with the revert serving on exactly two tasks",
     async (_moment, at, after, adopts) => {

@@ -53,6 +53,13 @@ function withEndpoint(config: Config, endpoint: string): Config {
   });
 }
 
+/** "the registry container", "2 task containers": one phrase per role, in the order first found. */
+function containerNames(containers: ReadonlyArray<{ readonly role: string }>): string[] {
+  const counts = new Map<string, number>();
+  for (const c of containers) counts.set(c.role, (counts.get(c.role) ?? 0) + 1);
+  return [...counts].map(([role, n]) => (n === 1 ? `the ${role} container` : `${n} ${role} containers`));
+}
+
 export function localTarget(config: Config): Target {
   const { prefix } = config;
   const session = async (endpoint: string, notice?: string): Promise<Session> => {
@@ -269,7 +276,7 @@ export function localTarget(config: Config): Target {
           // The engine's copies of the app images (built in the build container, pulled for the tasks).
           const engineImages = await removeEngineImages(ecrRepositoryName(prefix));
           if (engineImages.length > 0) removed.push(`${engineImages.length} app image(s) from the Docker engine`);
-          return [...removed, ...standIns.map((c) => `the ${c.role} container`)];
+          return [...removed, ...containerNames(standIns)];
         },
         async afterBucket(bucket) {
           // The emulator reports the stack deleted but keeps the empty bucket (see setup/lib/local/index.ts).
@@ -292,7 +299,7 @@ export function localTarget(config: Config): Target {
           const network = (await removeTaskNetwork(prefix)) ? [`the task network ${taskNetwork(prefix)}`] : [];
           return {
             removed: [
-              ...standIns.map((c) => `the ${c.role} container`),
+              ...containerNames(standIns),
               ...network,
               ...(emulators.length > 0 ? ["the emulator container (and everything in it)"] : []),
             ],

@@ -83,26 +83,38 @@ export function createNarrator(options: NarratorOptions): Narrator {
       const began = Date.now();
       let last = text;
       let quietSince = began;
+      // Without a terminal the label is written once it has something under it (a line, or a wait
+      // past the heartbeat): a wait that ends without a word, or whose text is replaced first, shows
+      // only what replaced it or how it ended.
+      let labelled = false;
       const elapsed = () => `${Math.round((Date.now() - began) / 1000)} s`;
       // No wait stays silent: after HEARTBEAT_MS without a word, the spinner says again what it waits for.
       const heartbeat = setInterval(() => {
         if (Date.now() - quietSince < HEARTBEAT_MS) return;
         quietSince = Date.now();
         if (options.tty) spinner?.render();
-        else write(`…  ${last} (still waiting, ${elapsed()})`);
+        else {
+          write(`…  ${last} (still waiting, ${elapsed()})`);
+          labelled = true;
+        }
       }, 1_000);
       heartbeat.unref();
       if (!options.tty) {
-        write(`…  ${text}`);
+        const label = () => {
+          if (!labelled) write(`…  ${last}`);
+          labelled = true;
+        };
         return {
           update(next) {
-            if (next !== last) {
+            if (next !== last || !labelled) {
               write(`…  ${next}`);
+              labelled = true;
               quietSince = Date.now();
             }
             last = next;
           },
           log(line) {
+            label();
             write(`   ${line}`);
             quietSince = Date.now();
           },
