@@ -340,8 +340,9 @@ const CALL_RESOURCE: Record<string, string> = {
   "ecr-public:GetAuthorizationToken": "*",
   "sts:GetServiceBearerToken": "*",
   "cloudformation:DescribeStacks": ARN.stack("environment"),
+  "codecommit:GitPull": ARN.codecommitRepository,
 };
-const ecrResource = (action: string) => CALL_RESOURCE[action] ?? ARN.ecrRepository;
+const resourceOfCall = (action: string) => CALL_RESOURCE[action] ?? ARN.ecrRepository;
 
 /** What CodeBuild itself does for a project in a pipeline: logs, artifacts, reports, the clone. */
 function codebuildManaged(project: string, spec: Buildspec, writesArtifact: boolean): Request[] {
@@ -407,7 +408,7 @@ describe("IAM proof: the CodeBuild roles × what the buildspecs call", () => {
       const spec = parse(readFileSync(join(CODE_DIR, buildspec), "utf8")) as Buildspec;
       const calls = [...new Set([buildspec, ...scripts].flatMap(annotatedCalls))];
       const requests: Request[] = [
-        ...calls.map((action) => ({ action, resource: ecrResource(action) })),
+        ...calls.map((action) => ({ action, resource: resourceOfCall(action) })),
         ...codebuildManaged(project, spec, project.endsWith("-build")),
       ];
       await expectAll(role, requests);

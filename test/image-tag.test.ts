@@ -62,6 +62,28 @@ describe("image tag rule", () => {
     expect(tagIn(r.dir).stdout).toBe(id.slice(0, 10));
   });
 
+  it("fetches the release tags from origin when the clone came without them (a pipeline's clone)", () => {
+    const origin = repo();
+    origin.commit("one");
+    origin.git("tag", "v1.4.0");
+    const clone = mkdtempSync(join(tmpdir(), "lab-clone-"));
+    execFileSync("git", ["clone", "-q", "--no-tags", origin.dir, clone], { env: { PATH: process.env.PATH ?? "" } });
+    expect(execFileSync("git", ["tag"], { cwd: clone, encoding: "utf8" })).toBe("");
+    expect(tagIn(clone)).toMatchObject({ status: 0, stdout: "1.4.0", stderr: "" });
+  });
+
+  it("goes on with the clone's own tags, saying why, when origin cannot be reached", () => {
+    const r = repo();
+    r.commit("one");
+    r.git("tag", "v3.0.0");
+    r.git("remote", "add", "origin", join(r.dir, "no-such-repository"));
+    const t = tagIn(r.dir);
+    expect(t).toMatchObject({ status: 0, stdout: "3.0.0" });
+    expect(t.stderr).toMatch(
+      /^image-tag: could not fetch the tags from origin \(.+\); going on with this clone's tags\.$/s,
+    );
+  });
+
   it("uses the VERSION file of an S3 source zip, which has no git metadata", () => {
     const dir = mkdtempSync(join(tmpdir(), "lab-zip-"));
     writeFileSync(join(dir, "VERSION"), "s3-7f3a9c01e2\n");

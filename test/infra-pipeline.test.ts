@@ -5,10 +5,22 @@
 // EventBridge trigger. The pipeline's shape is checked as written in
 // test/templates.test.ts.
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  DescribeLogGroupsCommand,
+  FilterLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { IAMClient, ListPoliciesCommand, ListRolesCommand } from "@aws-sdk/client-iam";
-import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from "@aws-sdk/client-eventbridge";
+import {
+  EventBridgeClient,
+  ListRulesCommand,
+  ListTargetsByRuleCommand,
+  PutEventsCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from "@aws-sdk/client-eventbridge";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "../setup/lib/aws/naming.ts";
@@ -95,22 +107,79 @@ describe.each([
 
   it(`starts the pipeline from ${source} events only`, async () => {
     const events = emulatorClient(EventBridgeClient, fixture.config.aws);
-    const rules = ((await events.send(new ListRulesCommand({}))).Rules ?? []).filter(
-      (r) => r.Name === `${prefix}-start-pipeline`,
+    const ruleNames =
+      provider === "CodeCommit"
+        ? [`${prefix}-start-pipeline`, `${prefix}-start-pipeline-on-tag`]
+        : [`${prefix}-start-pipeline`];
+    const rules = ((await events.send(new ListRulesCommand({}))).Rules ?? []).filter((r) =>
+      r.Name?.startsWith(`${prefix}-start-pipeline`),
     );
-    expect(rules).toHaveLength(1);
-    // Teardown finds the rule to disable through this output.
+    expect(rules.map((r) => r.Name).sort()).toEqual(ruleNames);
+    // Teardown finds the rules to disable through these outputs.
     const outputs = outputsOf(await describeStack(cfn, stackName(prefix, "pipeline")));
     expect(outputs.TriggerRuleName).toBe(`${prefix}-start-pipeline`);
-    const pattern = JSON.parse(rules[0]?.EventPattern ?? "{}") as { source: string[]; detail: Record<string, unknown> };
-    expect(pattern.source).toEqual([source]);
-    if (provider === "CodeCommit")
-      expect(pattern.detail).toMatchObject({ referenceType: ["branch"], referenceName: ["main"] });
-    else expect(pattern.detail).toMatchObject({ bucket: { name: [bucket] }, object: { key: ["source.zip"] } });
-    const targets = (await events.send(new ListTargetsByRuleCommand({ Rule: rules[0]?.Name }))).Targets ?? [];
-    expect(targets).toEqual([
-      expect.objectContaining({ Arn: `arn:aws:codepipeline:us-east-1:123456789012:${prefix}-pipeline` }),
-    ]);
+    expect(outputs.ReleaseTagRuleName).toBe(provider === "CodeCommit" ? `${prefix}-start-pipeline-on-tag` : undefined);
+    for (const rule of rules) {
+      const pattern = JSON.parse(rule.EventPattern ?? "{}") as { source: string[] };
+      expect(pattern.source).toEqual([source]);
+      const targets = (await events.send(new ListTargetsByRuleCommand({ Rule: rule.Name }))).Targets ?? [];
+      expect(targets).toEqual([
+        expect.objectContaining({ Arn: `arn:aws:codepipeline:us-east-1:123456789012:${prefix}-pipeline` }),
+      ]);
+    }
+    if (provider === "S3") {
+      const pattern = JSON.parse(rules[0]?.EventPattern ?? "{}") as { detail: Record<string, unknown> };
+      expect(pattern.detail).toMatchObject({ bucket: { name: [bucket] }, object: { key: ["source.zip"] } });
+    } else {
+      // What starts a run: a push to main and a pushed release tag v*; not another branch, another tag or a
+      // deletion. The emulator's EventBridge matches the rules' patterns but cannot invoke CodePipeline (a
+      // CodePipeline target fails its PutEvents): each rule's target is swapped for a log group, and what
+      // reaches the log group is what would start a run.
+      const logs = emulatorClient(CloudWatchLogsClient, fixture.config.aws);
+      const seen = `/lab/test/${prefix}-rule-matches`;
+      await logs.send(new CreateLogGroupCommand({ logGroupName: seen }));
+      for (const rule of ruleNames) {
+        await events.send(new RemoveTargetsCommand({ Rule: rule, Ids: ["pipeline"] }));
+        await events.send(
+          new PutTargetsCommand({
+            Rule: rule,
+            Targets: [{ Id: "seen", Arn: `arn:aws:logs:us-east-1:123456789012:log-group:${seen}` }],
+          }),
+        );
+      }
+      const push = (event: string, referenceType: string, referenceName: string) => ({
+        Source: "aws.codecommit",
+        DetailType: "CodeCommit Repository State Change",
+        Resources: [`arn:aws:codecommit:us-east-1:123456789012:${prefix}-app`],
+        Detail: JSON.stringify({
+          event,
+          referenceType,
+          referenceName,
+          referenceFullName: `refs/${referenceType === "tag" ? "tags" : "heads"}/${referenceName}`,
+          repositoryName: `${prefix}-app`,
+          commitId: "0b7f5c2e1d2a4c3b9e8f7a6b5c4d3e2f1a0b9c8d",
+        }),
+      });
+      const sent = await events.send(
+        new PutEventsCommand({
+          Entries: [
+            push("referenceUpdated", "branch", "main"),
+            push("referenceCreated", "tag", "v1.0.0"),
+            push("referenceUpdated", "tag", "v1.0.1"),
+            push("referenceUpdated", "branch", "feature"),
+            push("referenceCreated", "branch", "v2"),
+            push("referenceCreated", "tag", "release-1"),
+            push("referenceDeleted", "tag", "v0.9.0"),
+          ],
+        }),
+      );
+      expect(sent.FailedEntryCount).toBe(0);
+      const delivered = (await logs.send(new FilterLogEventsCommand({ logGroupName: seen }))).events ?? [];
+      const started = delivered.map(
+        (e) => (JSON.parse(e.message ?? "{}") as { detail: { referenceFullName: string } }).detail.referenceFullName,
+      );
+      expect(started.sort()).toEqual(["refs/heads/main", "refs/tags/v1.0.0", "refs/tags/v1.0.1"]);
+    }
   });
 
   it("deletes, leaving no stack, repository or log group", async () => {

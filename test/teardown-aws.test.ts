@@ -116,7 +116,11 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
   stacks = new Map(
     [
       stack("bucket", { BucketName: BUCKET }),
-      stack("pipeline", { PipelineName: "demo-pipeline", TriggerRuleName: "demo-start-pipeline" }),
+      stack("pipeline", {
+        PipelineName: "demo-pipeline",
+        TriggerRuleName: "demo-start-pipeline",
+        ReleaseTagRuleName: "demo-start-pipeline-on-tag",
+      }),
       stack("environment", { VpcId: "vpc-0abc" }),
       stack("service"),
     ].map((s) => [s.StackName as string, s]),
@@ -316,8 +320,9 @@ describe("teardown on AWS", () => {
       leftoverWait: { maxWaitSeconds: 3, minDelaySeconds: 1 },
     });
 
-    expect(calls.slice(0, 6)).toEqual([
+    expect(calls.slice(0, 7)).toEqual([
       "disable rule demo-start-pipeline",
+      "disable rule demo-start-pipeline-on-tag",
       "stop exec-running (abandon)",
       // Only the build still running, and before the roles it runs with are deleted.
       "stop build demo-build:b2",
@@ -326,13 +331,13 @@ describe("teardown on AWS", () => {
       "delete task definitions demo-app:1 demo-app:2",
     ]);
     // The pipeline (its images first) and the environment go side by side.
-    expect(calls.slice(6, 9).sort()).toEqual([
+    expect(calls.slice(7, 10).sort()).toEqual([
       "delete images",
       "delete stack demo-environment",
       "delete stack demo-pipeline",
     ]);
     expect(calls.indexOf("delete images")).toBeLessThan(calls.indexOf("delete stack demo-pipeline"));
-    expect(calls.slice(9)).toEqual([
+    expect(calls.slice(10)).toEqual([
       "delete report group demo-test-lab-app-tests",
       "delete codecommit repository",
       "empty bucket",

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prints the tag for the image built from the source in the current directory.
-#   1. a git tag vX.Y.Z on the built commit      -> X.Y.Z (the highest, if several)
+#   1. a git tag vX.Y.Z on the built commit      -> X.Y.Z (the highest, if several; tags fetched from origin)
 #   2. otherwise, with git metadata               -> the first 10 characters of the commit id
 #   3. no git metadata (an S3 source.zip)         -> the content of the VERSION file in the zip
 # ECR tags are immutable here, so every source revision must give its own tag.
@@ -20,6 +20,14 @@ emit() {
 }
 
 if git rev-parse --verify --quiet HEAD >/dev/null 2>&1; then
+  # A pipeline's clone (CodeCommit's CODEBUILD_CLONE_REF) may bring the branch without its tags: fetch
+  # them, with the build role's credentials (git-credential-helper in buildspec.yml). If that fails,
+  # the clone's own tags decide, and the log says so.
+  if git remote get-url origin >/dev/null 2>&1; then
+    if ! fetched=$(git fetch --quiet --tags origin 2>&1); then
+      echo "image-tag: could not fetch the tags from origin ($fetched); going on with this clone's tags." >&2
+    fi
+  fi
   release=$(git tag --points-at HEAD | grep -E '^v[0-9]+\.[0-9]+\.[0-9]+$' | sed 's/^v//' |
     sort -t . -k 1,1n -k 2,2n -k 3,3n | tail -n 1 || true)
   [ -z "$release" ] || emit "$release" "The release tag v$release"

@@ -22,6 +22,7 @@ import {
   codeCommitRepositoryName,
   ecrRepositoryName,
   pipelineName,
+  releaseTagRuleName,
   reportGroupNames,
   stackName,
   taskFamily,
@@ -192,11 +193,10 @@ export function awsTarget(config: Config): Target {
           ];
         },
         async stopReleases(outputs) {
-          const stopped = await stopPipeline(
-            aws,
-            outputs.PipelineName ?? pipelineName(prefix),
+          const stopped = await stopPipeline(aws, outputs.PipelineName ?? pipelineName(prefix), [
             outputs.TriggerRuleName ?? triggerRuleName(prefix),
-          );
+            outputs.ReleaseTagRuleName ?? releaseTagRuleName(prefix),
+          ]);
           // Before their roles go with the pipeline stack: an abandoned run's builds go on otherwise.
           const builds = await stopBuilds(aws.cb, [
             outputs.TestProjectName ?? `${prefix}-test`,

@@ -112,22 +112,27 @@ export interface StoppedPipeline {
 }
 
 /**
- * First thing in a teardown: no new run may start (the trigger rule is
+ * First thing in a teardown: no new run may start (the trigger rules are
  * disabled) and no running one may continue (abandoned, so its Deploy cannot
  * create the service stack again behind teardown's back).
  */
 export async function stopPipeline(
   clients: { readonly cp: CodePipelineClient; readonly events: EventBridgeClient },
   pipelineName: string,
-  triggerRuleName: string,
+  triggerRuleNames: readonly string[],
 ): Promise<StoppedPipeline> {
-  const triggerDisabled = await clients.events.send(new DisableRuleCommand({ Name: triggerRuleName })).then(
-    () => true,
-    (error: unknown) => {
-      if (isAwsError(error, "ResourceNotFoundException")) return false;
-      throw error;
-    },
-  );
+  let triggerDisabled = false;
+  for (const name of triggerRuleNames) {
+    const disabled = await clients.events.send(new DisableRuleCommand({ Name: name })).then(
+      () => true,
+      (error: unknown) => {
+        // A rule the run's source does not have (the release tag's, with an S3 source).
+        if (isAwsError(error, "ResourceNotFoundException")) return false;
+        throw error;
+      },
+    );
+    triggerDisabled ||= disabled;
+  }
   let running: string[];
   try {
     const { pipelineExecutionSummaries } = await clients.cp.send(

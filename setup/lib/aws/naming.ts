@@ -64,6 +64,11 @@ export function triggerRuleName(prefix: string): string {
   return `${prefix}-start-pipeline`;
 }
 
+/** pipeline.yaml, CodeCommit source only: the rule starting a run on a release tag (output ReleaseTagRuleName). */
+export function releaseTagRuleName(prefix: string): string {
+  return `${prefix}-start-pipeline-on-tag`;
+}
+
 /** service.yaml: the task definition family `${Prefix}-app`. */
 export function taskFamily(prefix: string): string {
   return `${prefix}-app`;

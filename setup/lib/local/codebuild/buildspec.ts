@@ -32,6 +32,8 @@ export interface Buildspec {
   readonly artifacts?: FileSet;
 }
 
+// Not listed, and ignored: env.git-credential-helper, which signs git in to CodeCommit. The rehearsal's
+// source is an S3 zip, so a build here has no git to sign in to.
 const UNSUPPORTED: ReadonlyArray<[string[], string]> = [
   [["env", "parameter-store"], "values from Parameter Store"],
   [["env", "secrets-manager"], "values from Secrets Manager"],
