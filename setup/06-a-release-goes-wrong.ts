@@ -30,11 +30,10 @@ export async function run(ctx: RunContext): Promise<void> {
   const { ui, target, state } = ctx;
   const { bucket, appUrl, source } = state;
   if (!bucket || !appUrl || !source) throw new StepError("The app is not released yet.", "Run `bin/lesson 04` first.");
-  ui.explain(`What CI/CD is most for: a bad release that never reaches users. This change makes the
-app listen on 127.0.0.1 only - "safer", and every unit test still passes. But in production
-the load balancer reaches each task at its own address, so the new tasks never pass a
-health check. ECS's deployment circuit breaker counts the failed tasks, fails the deployment
-and rolls back to the version that works; the old tasks serve users all along.`);
+  ui.explain(`What CI/CD is most for: a bad release that never reaches users. This change makes the app
+listen on 127.0.0.1 only - "safer", and every unit test passes - but the load balancer reaches each task
+at its own address, so the new tasks fail their health checks; ECS's circuit breaker rolls back to the
+version that works, and the old tasks serve users all along.`);
   const running = (await probe<{ message?: string }>(`${appUrl}/time`)).json?.message;
   if (!running) throw new StepError(`${appUrl}/time does not answer.`, "Run `bin/lesson 04` first.");
   const good = withTimeMessage(await collectSource(CODE_DIR, templateFile("service")), running);
@@ -69,8 +68,7 @@ and rolls back to the version that works; the old tasks serve users all along.`)
     for (const event of story) ui.info(`  ${shortenArns(event, ctx.config.verbose)}`);
   }
 
-  ui.explain(`The fix is a revert: the source as it was before this change. It is the version that
-is running now, so the service has nothing new to roll out; the pipeline proves it again.`);
+  ui.explain(`The fix is a revert: the source as it was, which is what runs now - nothing new to roll out.`);
   const fixed = await withSpinner(
     ui,
     "committing the revert",
