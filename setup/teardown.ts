@@ -98,7 +98,13 @@ export async function teardown(
   const stopped = await hooks.stopReleases(outputsOf(stacks.pipeline));
   if (stopped) ui.ok(stopped);
 
-  // 1. The service first: it uses the environment and the image.
+  // 1. What watches the service (its alarms name the load balancer), then the service: it uses the
+  // environment and the image.
+  // Only lesson 07 makes the monitoring stack: no line about it for a run that never had one.
+  if (stacks.monitoring) {
+    removedAlso(await hooks.beforeMonitoring());
+    await removeStack("monitoring");
+  }
   await removeStack("service");
   removedAlso(await hooks.afterService());
 

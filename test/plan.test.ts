@@ -218,6 +218,7 @@ const ROOT = join(import.meta.dirname, "..");
 /** The SDK package of each service, and the IAM prefix of its actions. */
 const SERVICE_PREFIX: Record<string, string> = {
   cloudformation: "cloudformation",
+  cloudwatch: "cloudwatch",
   "cloudwatch-logs": "logs",
   codebuild: "codebuild",
   codecommit: "codecommit",
@@ -232,6 +233,8 @@ const SERVICE_PREFIX: Record<string, string> = {
   s3: "s3",
   "secrets-manager": "secretsmanager",
   "service-quotas": "servicequotas",
+  sns: "sns",
+  sqs: "sqs",
   sts: "sts",
 };
 

@@ -47,6 +47,9 @@ import {
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DisableRuleCommand, EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { GetTopicAttributesCommand, SNSClient } from "@aws-sdk/client-sns";
+import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DeleteObjectsCommand, GetBucketTaggingCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteSecretCommand, ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mkdtempSync } from "node:fs";
@@ -83,6 +86,9 @@ const mocks = {
   tagging: mockClient(ResourceGroupsTaggingAPIClient),
   elb: mockClient(ElasticLoadBalancingV2Client),
   logs: mockClient(CloudWatchLogsClient),
+  cw: mockClient(CloudWatchClient),
+  sns: mockClient(SNSClient),
+  sqs: mockClient(SQSClient),
 };
 
 /** A fake answer as the SDK gives it: a promise, rejected when the fake throws. */
@@ -123,6 +129,7 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
       }),
       stack("environment", { VpcId: "vpc-0abc" }),
       stack("service"),
+      stack("monitoring"),
     ].map((s) => [s.StackName as string, s]),
   );
   const byName = (name: string) =>
@@ -272,13 +279,31 @@ function account(options: { foreignRepository?: boolean; staleOnly?: boolean } =
   const stale = [
     `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener-rule/app/demo-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee`,
     `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/demo-app:2`,
+    // lesson 07's topic and inbox, deleted with the monitoring stack
+    `arn:aws:sns:${REGION}:${ACCOUNT}:demo-alarms`,
+    `arn:aws:sqs:${REGION}:${ACCOUNT}:demo-alarm-inbox`,
+    `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:demo-target-5xx`,
   ];
   // …and, unless told otherwise, a log group that really is still there.
-  const real = options.staleOnly ? [] : [`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws-cicd-lab/demo/app`];
+  const real = options.staleOnly
+    ? []
+    : [
+        `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws-cicd-lab/demo/app`,
+        `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:demo-latency-p90`,
+      ];
   mocks.tagging.on(GetResourcesCommand).resolves({
     ResourceTagMappingList: [...stale, ...real].map((ResourceARN) => ({ ResourceARN, Tags: [TAG] })),
     PaginationToken: "",
   });
+  mocks.sns.on(GetTopicAttributesCommand).rejects(serviceError("NotFoundException", "Topic does not exist"));
+  mocks.sqs
+    .on(GetQueueUrlCommand)
+    .rejects(serviceError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist."));
+  mocks.cw.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames?: string[] }) => ({
+    MetricAlarms: real.some((arn) => input.AlarmNames?.some((n) => arn.endsWith(`:alarm:${n}`)))
+      ? [{ AlarmName: input.AlarmNames?.[0] }]
+      : [],
+  }));
   mocks.elb.on(DescribeRulesCommand).rejects(serviceError("RuleNotFoundException", "One or more rules not found"));
   mocks.logs
     .on(DescribeLogGroupsCommand)
@@ -320,24 +345,26 @@ describe("teardown on AWS", () => {
       leftoverWait: { maxWaitSeconds: 3, minDelaySeconds: 1 },
     });
 
-    expect(calls.slice(0, 7)).toEqual([
+    expect(calls.slice(0, 8)).toEqual([
       "disable rule demo-start-pipeline",
       "disable rule demo-start-pipeline-on-tag",
       "stop exec-running (abandon)",
       // Only the build still running, and before the roles it runs with are deleted.
       "stop build demo-build:b2",
+      // What watches the service (lesson 07's alarms), before the service.
+      "delete stack demo-monitoring",
       "delete stack demo-service",
       "purge secret",
       "delete task definitions demo-app:1 demo-app:2",
     ]);
     // The pipeline (its images first) and the environment go side by side.
-    expect(calls.slice(7, 10).sort()).toEqual([
+    expect(calls.slice(8, 11).sort()).toEqual([
       "delete images",
       "delete stack demo-environment",
       "delete stack demo-pipeline",
     ]);
     expect(calls.indexOf("delete images")).toBeLessThan(calls.indexOf("delete stack demo-pipeline"));
-    expect(calls.slice(10)).toEqual([
+    expect(calls.slice(11)).toEqual([
       "delete report group demo-test-lab-app-tests",
       "delete codecommit repository",
       "empty bucket",
@@ -359,7 +386,10 @@ describe("teardown on AWS", () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StepError);
     const message = (error as StepError).message;
-    expect(message).toMatch(/^Teardown left 1 thing\(s\) behind:/);
+    expect(message).toMatch(/^Teardown left 2 thing\(s\) behind:/);
+    expect(message).toContain(
+      `remove it: aws cloudwatch delete-alarms --alarm-names demo-latency-p90 --region ${REGION}`,
+    );
     expect(message).toContain(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws-cicd-lab/demo/app`);
     expect(message).toContain(
       `remove it: aws logs delete-log-group --log-group-name /aws-cicd-lab/demo/app --region ${REGION}`,

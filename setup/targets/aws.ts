@@ -204,6 +204,8 @@ export function awsTarget(config: Config): Target {
           ]);
           return `pipeline stopped: ${stopped.triggerDisabled ? "trigger disabled" : "no trigger"}, ${stopped.abandoned.length} running execution(s) abandoned, ${builds.length} running build(s) stopped`;
         },
+        // CloudFormation deletes the alarms, dashboard and subscriptions with the stack.
+        beforeMonitoring: () => Promise.resolve([]),
         async afterService() {
           const removed: string[] = [];
           const purged = await purgeSecrets(aws.secrets, prefix);

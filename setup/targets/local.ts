@@ -29,6 +29,7 @@ import {
   readServiceEvents,
   REGISTRY_VOLUME,
   REHEARSAL_SPEEDUP,
+  releaseHeldMonitoring,
   releaseHeldPipeline,
   releaseLocally,
   releaseVpcForDelete,
@@ -246,6 +247,14 @@ export function localTarget(config: Config): Target {
         },
         otherOwnedResources: () => Promise.resolve([]),
         stopReleases: () => Promise.resolve(undefined),
+        beforeMonitoring: () =>
+          releaseHeldMonitoring(aws, {
+            cfn: aws.cfn,
+            stackName: stackName(prefix, "monitoring"),
+            templateFile: templateFile("monitoring"),
+            accountId: EMULATOR_ACCOUNT_ID,
+            region: ctx.config.aws.region,
+          }),
         async afterService() {
           // Deleting the ECS service stops its tasks.
           const tasks = await ofRole("task");

@@ -55,6 +55,11 @@ export interface TeardownHooks {
   otherOwnedResources(): Promise<Array<{ what: string; ownership: "ours" | "absent" | "foreign" }>>;
   /** Before any stack is deleted: nothing may start or continue a release. Returns what it did. */
   stopReleases(pipelineOutputs: Readonly<Record<string, string>>): Promise<string | undefined>;
+  /**
+   * Just before the monitoring stack is deleted: what CloudFormation deletes with it that this
+   * target must delete itself (the rehearsal's alarms and dashboards). Returns what it removed.
+   */
+  beforeMonitoring(): Promise<string[]>;
   /** After the service stack is gone. Returns what it removed. */
   afterService(): Promise<string[]>;
   /** Just before the environment stack is deleted. */

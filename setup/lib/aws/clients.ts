@@ -2,6 +2,7 @@
 // comes from makeClient, so endpoint, region, credentials and retry behaviour
 // are decided here and nowhere else.
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { CodeBuildClient } from "@aws-sdk/client-codebuild";
 import { CodeCommitClient } from "@aws-sdk/client-codecommit";
@@ -14,6 +15,8 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { STSClient } from "@aws-sdk/client-sts";
@@ -90,6 +93,9 @@ export interface AwsClients {
   readonly ecs: ECSClient;
   readonly events: EventBridgeClient;
   readonly elb: ElasticLoadBalancingV2Client;
+  readonly cw: CloudWatchClient;
+  readonly sns: SNSClient;
+  readonly sqs: SQSClient;
 }
 
 export function awsClients(aws: AwsSettings, adapt?: ClientAdapter): AwsClients {
@@ -122,6 +128,15 @@ export function awsClients(aws: AwsSettings, adapt?: ClientAdapter): AwsClients 
     },
     get logs() {
       return lazy("logs", CloudWatchLogsClient);
+    },
+    get cw() {
+      return lazy("cw", CloudWatchClient);
+    },
+    get sns() {
+      return lazy("sns", SNSClient);
+    },
+    get sqs() {
+      return lazy("sqs", SQSClient);
     },
     get sts() {
       return lazy("sts", STSClient);

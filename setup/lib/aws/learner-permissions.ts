@@ -1,7 +1,7 @@
 // What the learner's own credentials must be allowed to do for a run, each
 // with the one sentence an instructor needs when it is denied. Two sources:
 // - the stacks the walk-through deploys itself (bucket, pipeline,
-//   environment): CloudFormation creates their resources with the caller's
+//   environment, monitoring): CloudFormation creates their resources with the caller's
 //   credentials, so the caller needs what CloudFormation's resource handlers
 //   call (their registry schemas, in cfn-handler-permissions.json; create,
 //   read and delete: a run creates, re-runs read, teardown deletes);
@@ -50,8 +50,8 @@ const UNPUBLISHED: Readonly<Record<string, readonly string[]>> = {
 /** An IAM action name as AWS spells them (the schemas also list a few S3 REST operation names). */
 const IAM_ACTION = /^[a-z0-9-]+:[A-Za-z0-9]+$/;
 
-/** The stacks the learner's credentials deploy. */
-const OWN_STACKS: readonly StackRole[] = ["bucket", "pipeline", "environment"];
+/** The stacks the learner's credentials deploy (lesson 07's monitoring stack among them). */
+const OWN_STACKS: readonly StackRole[] = ["bucket", "pipeline", "environment", "monitoring"];
 
 function stackResourceNeeds(prefix: string): PermissionNeed[] {
   const needs: PermissionNeed[] = [];
@@ -188,6 +188,21 @@ export function learnerPermissions(prefix: string, accountId: string, region: st
       why: "a failed build's last log lines are shown, and teardown proves no log group is left",
       actions: ["logs:DescribeLogGroups", "logs:GetLogEvents"],
       resource: "*",
+    },
+    {
+      why: "teardown's last check asks whether lesson 07's alarms are really gone",
+      actions: ["cloudwatch:DescribeAlarms"],
+      resource: arn("cloudwatch", `alarm:${prefix}-*`),
+    },
+    {
+      why: "teardown's last check asks whether lesson 07's topic is really gone",
+      actions: ["sns:GetTopicAttributes"],
+      resource: arn("sns", `${prefix}-alarms`),
+    },
+    {
+      why: "teardown's last check asks whether lesson 07's inbox is really gone",
+      actions: ["sqs:GetQueueUrl"],
+      resource: arn("sqs", `${prefix}-alarm-inbox`),
     },
     {
       why: "teardown disables the trigger rule first, so no release starts behind it",

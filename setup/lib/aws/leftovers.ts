@@ -5,6 +5,7 @@
 // only what that service still reports counts, each with the command that
 // removes it.
 import { DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { BatchGetProjectsCommand } from "@aws-sdk/client-codebuild";
 import { GetRepositoryCommand } from "@aws-sdk/client-codecommit";
@@ -28,6 +29,8 @@ import { DescribeRuleCommand } from "@aws-sdk/client-eventbridge";
 import { GetRoleCommand } from "@aws-sdk/client-iam";
 import { GetResourcesCommand } from "@aws-sdk/client-resource-groups-tagging-api";
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
+import { GetTopicAttributesCommand } from "@aws-sdk/client-sns";
+import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { createWaiter, WaiterState } from "@smithy/util-waiter";
 import type { AwsClients } from "./clients.ts";
@@ -52,7 +55,7 @@ async function taggedArns(tagging: AwsClients["tagging"], prefix: string): Promi
 
 /** The error names each service answers "no such thing" with. */
 const NOT_FOUND =
-  /NotFound|NoSuch|DoesNotExist|ResourceNotFound|InvalidVpcID|InvalidSubnetID|InvalidGroup|InvalidInternetGatewayID|InvalidRouteTableID/;
+  /NotFound|NoSuch|DoesNotExist|ResourceNotFound|NonExistentQueue|InvalidVpcID|InvalidSubnetID|InvalidGroup|InvalidInternetGatewayID|InvalidRouteTableID/;
 
 interface Kind {
   /** Whether the service still reports the resource (as live: deleted-but-listed states count as gone). */
@@ -183,6 +186,30 @@ const KINDS: Record<string, Kind> = {
     },
     remove: (_arn, id, region) =>
       `aws events remove-targets --rule ${last(id)} --ids pipeline --region ${region} && aws events delete-rule --name ${last(id)} --region ${region}`,
+  },
+  // Lesson 07's monitoring stack. (Its dashboard carries no tags: CloudFormation deletes it with the stack.)
+  "cloudwatch:alarm": {
+    async exists(aws, _arn, id) {
+      const name = id.slice("alarm:".length);
+      return ((await aws.cw.send(new DescribeAlarmsCommand({ AlarmNames: [name] }))).MetricAlarms ?? []).length > 0;
+    },
+    remove: (_arn, id, region) =>
+      `aws cloudwatch delete-alarms --alarm-names ${id.slice("alarm:".length)} --region ${region}`,
+  },
+  "sns:": {
+    async exists(aws, arn) {
+      await aws.sns.send(new GetTopicAttributesCommand({ TopicArn: arn }));
+      return true;
+    },
+    remove: (arn, _id, region) => `aws sns delete-topic --topic-arn ${arn} --region ${region}`,
+  },
+  "sqs:": {
+    async exists(aws, _arn, id) {
+      await aws.sqs.send(new GetQueueUrlCommand({ QueueName: id }));
+      return true;
+    },
+    remove: (_arn, id, region) =>
+      `aws sqs delete-queue --queue-url "$(aws sqs get-queue-url --queue-name ${id} --region ${region} --query QueueUrl --output text)" --region ${region}`,
   },
   "iam:role": {
     async exists(aws, _arn, id) {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 export const PREFIX_TAG = "aws-cicd-lab:prefix";
 
 /** The stacks, in the order a run creates them (teardown deletes in reverse, see setup/teardown.ts). */
-export const STACK_ROLES = ["bucket", "pipeline", "environment", "service"] as const;
+export const STACK_ROLES = ["bucket", "pipeline", "environment", "service", "monitoring"] as const;
 export type StackRole = (typeof STACK_ROLES)[number];
 
 export const TEMPLATE_DIR = fileURLToPath(new URL("../../../infra/", import.meta.url));
@@ -28,6 +28,7 @@ export const STACK_CAPABILITIES = Object.freeze({
   pipeline: ["CAPABILITY_NAMED_IAM"],
   environment: [],
   service: ["CAPABILITY_IAM"],
+  monitoring: [],
 } as const satisfies Record<StackRole, readonly ("CAPABILITY_IAM" | "CAPABILITY_NAMED_IAM")[]>);
 
 export function stackName(prefix: string, role: StackRole): string {

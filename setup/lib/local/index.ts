@@ -24,6 +24,9 @@
 //     with no healthy target HAProxy answers 503, where the ALB fails open;
 //   - secretsmanager/: its CloudFormation skips the secret: made as
 //     CloudFormation makes it;
+//   - cloudwatch/, sns/: its CloudFormation skips alarms, dashboards and
+//     subscriptions: made from the rendered template (monitoring.ts puts the
+//     monitoring stack together), and alarms and dashboards deleted with it;
 //   - ec2/, s3/: what its CloudFormation does not delete (a VPC's gateway and
 //     route tables; the bucket of a deleted stack).
 // Around them: engine/ (the Docker engine, no AWS words), emulator/ (moto,
@@ -44,5 +47,6 @@ export { EMULATOR_ACCOUNT_ID, MotoContainer } from "./emulator/moto.ts";
 export { ensureEmulator } from "./emulator/rehearsal.ts";
 export { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "./engine/client.ts";
 export { findRehearsal } from "./engine/rehearsal.ts";
+export { holdMonitoring, releaseHeldMonitoring } from "./monitoring.ts";
 export { releaseLocally } from "./release.ts";
 export { deleteBucketLeftBehind } from "./s3/bucket.ts";

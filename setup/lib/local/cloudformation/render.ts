@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-cloudformation";
 import { parseTemplate, renderTemplate, type Template } from "../../aws/templates.ts";
 
-/** Ref and GetAtt Arn of the resource types the pipeline template refers to. */
+/** Ref and GetAtt Arn of the resource types the templates refer to. */
 function attributes(type: string, id: string, accountId: string, region: string): Record<string, string> {
   const arn: Record<string, string> = {
     "AWS::IAM::Role": `arn:aws:iam::${accountId}:role/${id}`,
@@ -20,6 +20,8 @@ function attributes(type: string, id: string, accountId: string, region: string)
     "AWS::Logs::LogGroup": `arn:aws:logs:${region}:${accountId}:log-group:${id}:*`,
     "AWS::CodeBuild::Project": `arn:aws:codebuild:${region}:${accountId}:project/${id}`,
     "AWS::Events::Rule": `arn:aws:events:${region}:${accountId}:rule/${id}`,
+    // A queue's id is its URL, which ends with its name.
+    "AWS::SQS::Queue": `arn:aws:sqs:${region}:${accountId}:${id.split("/").pop()}`,
   };
   // Name: the last part of an ARN-shaped id (an ECS service's GetAtt Name), else the id.
   return { Ref: id, Name: id.split("/").pop() ?? id, ...(arn[type] ? { Arn: arn[type] } : { Arn: id }) };

@@ -1,10 +1,13 @@
 // Clients for the emulator: the project's one client factory
 // (setup/lib/aws/clients.ts) with what makes the emulator answer as AWS does -
-// its timestamps read as AWS sends them, CloudFormation's refusals it does
+// its timestamps read as AWS sends them, CloudWatch asked in the protocol it
+// answers in, CloudFormation's refusals it does
 // not make (cloudformation/capabilities.ts) and the bucket settings its
 // CloudFormation skips (s3/bucket-settings.ts). Everything the rehearsal, its
 // tests and its checks send to the emulator goes through these.
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { AwsQueryProtocol } from "@aws-sdk/core/protocols";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
 import { text as readText } from "node:stream/consumers";
@@ -44,9 +47,23 @@ function readEmulatorTimestamps(client: object): void {
   );
 }
 
+/**
+ * CloudWatch's SDK client speaks AWS JSON 1.0, which CloudWatch accepts since 2025; the emulator
+ * answers CloudWatch in its older Query protocol (XML) whatever it is asked in. The client is set to
+ * Query, the protocol CloudWatch has always spoken and still speaks, with the SDK's own settings.
+ */
+function speakQuery(client: CloudWatchClient): void {
+  const config = client.config as unknown as {
+    protocol: unknown;
+    protocolSettings: ConstructorParameters<typeof AwsQueryProtocol>[0];
+  };
+  config.protocol = new AwsQueryProtocol(config.protocolSettings);
+}
+
 /** What every client made for the emulator at `aws` gets. */
 function adaptToEmulator(client: object, aws: AwsSettings): void {
   readEmulatorTimestamps(client);
+  if (client instanceof CloudWatchClient) speakQuery(client);
   if (client instanceof CloudFormationClient) {
     // The emulator creates what AWS refuses for unacknowledged IAM resources: refused here as AWS does.
     refuseMissingCapabilities(client);
