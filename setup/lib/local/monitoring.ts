@@ -3,12 +3,33 @@
 // alarms, the dashboard and the subscriptions it skips are made here from the
 // rendered template (cloudwatch/held.ts, sns/held.ts), and the alarms and
 // dashboard are deleted here before the stack is (its delete leaves them).
+// While lesson 07 runs, watchAlarms does what CloudWatch does and the
+// emulator does not: metrics from the load balancer stand-in, alarms
+// evaluated, changes published.
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import type { SNSClient } from "@aws-sdk/client-sns";
+import {
+  type CloudWatchClient,
+  DescribeAlarmsCommand,
+  PutMetricDataCommand,
+  SetAlarmStateCommand,
+} from "@aws-sdk/client-cloudwatch";
+import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+import { StepError } from "../errors.ts";
 import type { Template } from "../aws/templates.ts";
 import { renderDeployedStack } from "./cloudformation/render.ts";
 import { alarmAndDashboardIds, holdAlarmsAndDashboards, releaseAlarmsAndDashboards } from "./cloudwatch/held.ts";
+import { actionsFor, alarmMessage, alarmSubject } from "./cloudwatch/alarm-message.ts";
+import {
+  type AlarmRule,
+  type AlarmState,
+  type Comparison,
+  type Datapoint,
+  evaluate,
+  knownStatistic,
+  statisticOf,
+} from "./cloudwatch/alarm-rules.ts";
+import { proxyActivity } from "./elbv2/load-balancer.ts";
+import { PUBLISHED_METRICS, periodMetrics, samplesOf } from "./elbv2/request-metrics.ts";
 import { type HeldSubscription, holdSubscriptions } from "./sns/held.ts";
 
 export interface MonitoringStack {
@@ -61,4 +82,175 @@ export async function releaseHeldMonitoring(
     ...(alarms.length > 0 ? [`alarms ${alarms.join(", ")} held in the emulator`] : []),
     ...(dashboards.length > 0 ? [`dashboard ${dashboards.join(", ")} held in the emulator`] : []),
   ];
+}
+
+export interface AlarmChange {
+  readonly alarm: string;
+  readonly from: AlarmState;
+  readonly to: AlarmState;
+  readonly reason: string;
+  /** The SNS topics notified. */
+  readonly notified: readonly string[];
+}
+
+export interface WatchedPeriod {
+  readonly index: number;
+  /** Each alarm's datapoint for the period (undefined: no data) and its state after it. */
+  readonly alarms: ReadonlyArray<{ readonly name: string; readonly value?: number; readonly state: AlarmState }>;
+  readonly requests: number;
+}
+
+export interface AlarmWatch {
+  /** Ends the watch after the period under way. */
+  stop(): Promise<void>;
+  readonly changes: readonly AlarmChange[];
+}
+
+export interface WatchOptions {
+  readonly clients: { readonly cw: CloudWatchClient; readonly sns: SNSClient };
+  readonly prefix: string;
+  readonly accountId: string;
+  readonly region: string;
+  /** CloudWatch's names for the load balancer and the target group (app/…, targetgroup/…). */
+  readonly loadBalancer: string;
+  readonly targetGroup: string;
+  readonly alarmNames: readonly string[];
+  /** How long one alarm period lasts here: the alarm's Period ÷ the rehearsal's speed-up. */
+  readonly speedup: number;
+  readonly onPeriod?: (period: WatchedPeriod) => void;
+  readonly onChange?: (change: AlarmChange) => void;
+}
+
+/**
+ * CloudWatch for the rehearsal, while a lesson runs: every period (the
+ * alarms' Period ÷ the speed-up), the load balancer stand-in's requests and
+ * target health become its metrics (PutMetricData, as the ALB publishes
+ * them), each alarm is evaluated on its statistic of them (alarm-rules.ts),
+ * and a change of state is recorded (SetAlarmState) and published to the
+ * alarm's topics as CloudWatch publishes it (alarm-message.ts). The emulator
+ * does none of this; it stores the alarms and delivers what SNS publishes.
+ */
+export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
+  const { clients, loadBalancer } = options;
+  const { MetricAlarms } = await clients.cw.send(new DescribeAlarmsCommand({ AlarmNames: [...options.alarmNames] }));
+  const alarms = MetricAlarms ?? [];
+  for (const name of options.alarmNames)
+    if (!alarms.some((a) => a.AlarmName === name))
+      throw new StepError(`The alarm ${name} does not exist.`, "Deploy the monitoring stack first (bin/lesson 07).");
+  const periods = new Set(alarms.map((a) => a.Period ?? 60));
+  if (periods.size !== 1)
+    throw new StepError(
+      `The alarms have different periods (${[...periods].join(", ")} s): the rehearsal evaluates them on one clock.`,
+      "Give every alarm of infra/monitoring.yaml the same Period.",
+    );
+  const rules = alarms.map((a) => {
+    const statistic = a.ExtendedStatistic ?? a.Statistic ?? "";
+    const watched = a.Dimensions?.find((d) => d.Name === "LoadBalancer")?.Value;
+    if (a.Namespace !== "AWS/ApplicationELB" || !(PUBLISHED_METRICS as readonly string[]).includes(a.MetricName ?? ""))
+      throw new StepError(
+        `The alarm ${a.AlarmName} watches ${a.Namespace}/${a.MetricName}, which the rehearsal's load balancer does not publish (it publishes AWS/ApplicationELB ${PUBLISHED_METRICS.join(", ")}): it would never fire here.`,
+        "Alarm on one of those metrics in infra/monitoring.yaml, or try this alarm on AWS.",
+      );
+    if (watched !== loadBalancer)
+      throw new StepError(
+        `The alarm ${a.AlarmName} watches the load balancer ${watched ?? "(none)"}, not this run's (${loadBalancer}): it would never fire.`,
+        "Check the LoadBalancer dimension in infra/monitoring.yaml.",
+      );
+    if (!knownStatistic(statistic))
+      throw new StepError(
+        `The alarm ${a.AlarmName} has no statistic CloudWatch knows (${statistic}).`,
+        "Check infra/monitoring.yaml.",
+      );
+    const rule: AlarmRule = {
+      name: a.AlarmName ?? "",
+      statistic,
+      period: a.Period ?? 60,
+      evaluationPeriods: a.EvaluationPeriods ?? 1,
+      datapointsToAlarm: a.DatapointsToAlarm ?? a.EvaluationPeriods ?? 1,
+      comparison: (a.ComparisonOperator ?? "GreaterThanThreshold") as Comparison,
+      threshold: a.Threshold ?? 0,
+      treatMissingData: (a.TreatMissingData ?? "missing") as AlarmRule["treatMissingData"],
+    };
+    return { alarm: a, rule, history: [] as Datapoint[], state: a.StateValue ?? "INSUFFICIENT_DATA" };
+  });
+  const periodMs = (([...periods][0] ?? 60) * 1000) / options.speedup;
+  const changes: AlarmChange[] = [];
+  let since = Date.now() / 1000;
+  let index = 0;
+  let stopping = false;
+
+  const onePeriod = async () => {
+    const end = Date.now() / 1000;
+    const seen = await proxyActivity(options.prefix, since);
+    const requests = (seen?.requests ?? []).filter(
+      (r) => r.at.getTime() / 1000 >= since && r.at.getTime() / 1000 < end,
+    );
+    const start = new Date(since * 1000);
+    since = end;
+    const data = periodMetrics({
+      loadBalancer,
+      targetGroup: options.targetGroup,
+      timestamp: start,
+      requests,
+      healthy: seen?.healthy ?? 0,
+      unhealthy: seen?.unhealthy ?? 0,
+    });
+    // PutMetricData takes at most 1000 data a call.
+    for (let i = 0; i < data.length; i += 1000)
+      await clients.cw.send(
+        new PutMetricDataCommand({ Namespace: "AWS/ApplicationELB", MetricData: data.slice(i, i + 1000) }),
+      );
+    const states: Array<{ name: string; value?: number; state: AlarmState }> = [];
+    for (const watched of rules) {
+      const value = statisticOf(samplesOf(data, watched.alarm.MetricName ?? ""), watched.rule.statistic);
+      watched.history.push({ start, ...(value === undefined ? {} : { value }) });
+      const { state, reason } = evaluate(watched.rule, watched.history, watched.state);
+      states.push({ name: watched.rule.name, ...(value === undefined ? {} : { value }), state });
+      if (state === watched.state) continue;
+      const from = watched.state;
+      watched.state = state;
+      await clients.cw.send(
+        new SetAlarmStateCommand({ AlarmName: watched.rule.name, StateValue: state, StateReason: reason }),
+      );
+      const change = {
+        alarm: watched.alarm,
+        accountId: options.accountId,
+        region: options.region,
+        from,
+        to: state,
+        reason,
+        at: new Date(end * 1000),
+      };
+      const topics = actionsFor(watched.alarm, state).filter((arn) => arn.startsWith("arn:aws:sns:"));
+      for (const topic of topics)
+        await clients.sns.send(
+          new PublishCommand({ TopicArn: topic, Subject: alarmSubject(change), Message: alarmMessage(change) }),
+        );
+      const recorded = { alarm: watched.rule.name, from, to: state, reason, notified: topics };
+      changes.push(recorded);
+      options.onChange?.(recorded);
+    }
+    options.onPeriod?.({ index: index++, alarms: states, requests: requests.length });
+  };
+
+  let failure: Error | undefined;
+  const loop = (async () => {
+    while (!stopping) {
+      await new Promise((r) => setTimeout(r, periodMs));
+      try {
+        await onePeriod();
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+        return;
+      }
+    }
+  })();
+  return {
+    changes,
+    async stop() {
+      stopping = true;
+      await loop;
+      if (failure) throw failure;
+    },
+  };
 }

@@ -4,6 +4,7 @@
 // statistics read back as what the checks report about each target. Pure
 // functions: the proxy container and its runtime API are load-balancer.ts's.
 import { checkTimeoutMs, type ListenerSettings, type TargetGroupSettings } from "./settings.ts";
+import { REQUEST_LOG_FORMAT } from "./request-metrics.ts";
 import type { CheckReport } from "./target-health.ts";
 
 /** The listener's port inside the proxy container, and the runtime API's. */
@@ -59,8 +60,11 @@ export function haproxyConfig(spec: ProxySettings): string {
     "global",
     // The runtime API, admin level: published on 127.0.0.1 only.
     `  stats socket ipv4@0.0.0.0:${RUNTIME_API_PORT} level admin`,
+    // One line per request on stdout, which the load balancer's metrics are made from (request-metrics.ts).
+    "  log stdout format raw local0 info",
     "defaults",
     "  mode http",
+    "  log global",
     "  timeout connect 2s",
     // The ALB's default idle timeout.
     "  timeout client 60s",
@@ -68,6 +72,7 @@ export function haproxyConfig(spec: ProxySettings): string {
     `  timeout check ${checkTimeoutMs(tg, speedup)}ms`,
     "frontend listener",
     `  bind :${LISTENER_PORT}`,
+    `  log-format "${REQUEST_LOG_FORMAT}"`,
     ...routing,
     `backend ${BACKEND}`,
     "  balance roundrobin",

@@ -10,7 +10,7 @@
 import net from "node:net";
 import { PrerequisiteError, StepError } from "../../errors.ts";
 import { probe } from "../../probe.ts";
-import { connectDocker, containerLogs, removeContainers } from "../engine/client.ts";
+import { connectDocker, containerLogs, containerLogsSince, removeContainers } from "../engine/client.ts";
 import { findRehearsal, rehearsalLabels } from "../engine/rehearsal.ts";
 import { PROXY_CONFIG_LABEL } from "../engine/labels.ts";
 import {
@@ -21,6 +21,7 @@ import {
   type ProxySettings,
   RUNTIME_API_PORT,
 } from "./haproxy.ts";
+import { parseRequestLine, type RequestRecord } from "./request-metrics.ts";
 import { checkIntervalMs, type TargetGroupSettings } from "./settings.ts";
 import { TargetGroupHealth, type TargetHealth, type TargetHealthDescription } from "./target-health.ts";
 import { HAPROXY_CONFIG_VARIABLE } from "./image.ts";
@@ -98,6 +99,29 @@ export async function loadBalancerUrl(prefix: string): Promise<string | undefine
   return hostPort(info.NetworkSettings.Ports, LISTENER_PORT)
     ? proxyAddresses(info.NetworkSettings.Ports).url
     : undefined;
+}
+
+/**
+ * What the prefix's running proxy saw since a time, for the load balancer's
+ * metrics (request-metrics.ts): the requests its log records, and how many of
+ * the target group's servers are up and how many are not (maintenance, i.e.
+ * deregistered, not counted). Undefined when no proxy runs.
+ */
+export async function proxyActivity(
+  prefix: string,
+  sinceSeconds: number,
+): Promise<{ requests: RequestRecord[]; healthy: number; unhealthy: number } | undefined> {
+  const docker = (await connectDocker()).container.dockerode;
+  const proxy = (await findRehearsal(prefix)).find((c) => c.role === "proxy" && c.running);
+  if (!proxy) return undefined;
+  const { apiPort } = proxyAddresses((await docker.getContainer(proxy.id).inspect()).NetworkSettings.Ports);
+  const requests = (await containerLogsSince(proxy.id, sinceSeconds)).flatMap((line) => {
+    const r = parseRequestLine(line);
+    return r ? [r] : [];
+  });
+  const servers = checkReports(await runtimeApi(apiPort, "show stat")).filter((r) => !r.status.startsWith("MAINT"));
+  const healthy = servers.filter((r) => r.status.startsWith("UP")).length;
+  return { requests, healthy, unhealthy: servers.length - healthy };
 }
 
 /**

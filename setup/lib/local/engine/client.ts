@@ -125,22 +125,38 @@ export async function removeContainers(ids: readonly string[]): Promise<void> {
 export async function containerLogs(id: string, lines: number): Promise<string[]> {
   const docker = (await connectDocker()).container.dockerode;
   try {
-    const framed = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines });
-    const out: string[] = [];
-    for (let at = 0; at + 8 <= framed.length;) {
-      const size = framed.readUInt32BE(at + 4);
-      out.push(
-        ...framed
-          .subarray(at + 8, at + 8 + size)
-          .toString("utf8")
-          .split("\n"),
-      );
-      at += 8 + size;
-    }
-    return out.map((l) => l.trimEnd()).filter(Boolean);
+    return unframe(await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines }));
   } catch {
     return [];
   }
+}
+
+/**
+ * A container's log lines since a time (seconds since the epoch, fractions kept), each with the
+ * engine's timestamp first ("2026-11-29T10:05:00.123456789Z …").
+ */
+export async function containerLogsSince(id: string, sinceSeconds: number): Promise<string[]> {
+  const docker = (await connectDocker()).container.dockerode;
+  const framed = await docker
+    .getContainer(id)
+    .logs({ stdout: true, stderr: true, timestamps: true, since: sinceSeconds.toFixed(9) as unknown as number });
+  return unframe(framed);
+}
+
+/** The engine's multiplexed log stream (8-byte frame headers) as lines. */
+function unframe(framed: Buffer): string[] {
+  const out: string[] = [];
+  for (let at = 0; at + 8 <= framed.length;) {
+    const size = framed.readUInt32BE(at + 4);
+    out.push(
+      ...framed
+        .subarray(at + 8, at + 8 + size)
+        .toString("utf8")
+        .split("\n"),
+    );
+    at += 8 + size;
+  }
+  return out.map((l) => l.trimEnd()).filter(Boolean);
 }
 
 /** Pulls an image into the engine (from the local registry, as a Fargate task pulls from ECR). */
