@@ -32,6 +32,7 @@ locally against an AWS emulator in Docker, for free.
   --from NN, --until NN  run only steps NN..NN (what earlier steps made is read back, not redone)
   --keep                 local: leave the rehearsal running at the end
   --message TEXT         step 05: the new /time message (default: a fixed one)
+  --email ADDRESS        step 07: also mail the alarms' changes there (AWS mails a link to confirm first)
   --verbose, -v          show stack traces on errors
   --help, -h             this text
 

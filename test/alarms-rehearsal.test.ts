@@ -2,7 +2,7 @@
 // behind the load balancer stand-in (lessons 01-04), the monitoring stack
 // deployed and held, and the rehearsal's CloudWatch (watchAlarms) turning what
 // the proxy saw into the ALB's metrics, evaluating the latency alarm by the
-// template's numbers (p90 > 1 s in 2 of 3 periods, each 60 s ÷ 10) and
+// template's numbers (p90 > 1 s in 2 of 3 periods, each 60 s ÷ 60) and
 // publishing each change to the topic, which delivers to the inbox.
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
@@ -14,13 +14,14 @@ import { useLesson } from "../lessons/support/lesson.ts";
 import { loadBalancerFullName, targetGroupFullName } from "../setup/lib/aws/monitoring-names.ts";
 import { prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "../setup/lib/aws/naming.ts";
 import { deployStack, describeStack, outputsOf } from "../setup/lib/aws/stacks.ts";
-import { REHEARSAL_SPEEDUP } from "../setup/lib/local/clock.ts";
+import { CLOUDWATCH_SPEEDUP } from "../setup/lib/local/clock.ts";
 import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
 import { loadBalancerUrl, removeTaskNetwork } from "../setup/lib/local/elbv2/load-balancer.ts";
 import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 import { EMULATOR_ACCOUNT_ID } from "../setup/lib/local/emulator/moto.ts";
 import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
-import { type AlarmChange, holdMonitoring, type MonitoringStack, watchAlarms } from "../setup/lib/local/monitoring.ts";
+import type { AlarmChange } from "../setup/lib/aws/alarm-watch.ts";
+import { holdMonitoring, type MonitoringStack, watchAlarms } from "../setup/lib/local/monitoring.ts";
 import { probe } from "../setup/lib/probe.ts";
 import { runTeardown } from "../setup/teardown.ts";
 
@@ -136,12 +137,12 @@ describe("the latency alarm, rehearsed", { timeout: 240_000 }, () => {
       loadBalancer: names.loadBalancer,
       targetGroup: names.targetGroup,
       alarmNames: [`${prefix}-latency-p90`, `${prefix}-target-5xx`],
-      speedup: REHEARSAL_SPEEDUP,
+      speedup: CLOUDWATCH_SPEEDUP,
       onChange: (change) => changes.push(change),
       onPeriod: (p) => periods.push(p.requests),
     });
     const latency = `${prefix}-latency-p90`;
-    const period = 60_000 / REHEARSAL_SPEEDUP;
+    const period = 60_000 / CLOUDWATCH_SPEEDUP;
     try {
       // Fast requests: the alarm leaves INSUFFICIENT_DATA for OK.
       const fast = await traffic(url, "/time", 2, change(changes, latency, ["INSUFFICIENT_DATA", "OK"], 3 * period));
@@ -238,7 +239,7 @@ describe("the latency alarm, rehearsed", { timeout: 240_000 }, () => {
         loadBalancer: names.loadBalancer,
         targetGroup: names.targetGroup,
         alarmNames: [`${prefix}-odd`],
-        speedup: REHEARSAL_SPEEDUP,
+        speedup: CLOUDWATCH_SPEEDUP,
       }),
     ).rejects.toThrow(
       /alarms-odd watches AWS\/ApplicationELB\/ConsumedLCUs, which the rehearsal's load balancer does not publish/,

@@ -32,6 +32,13 @@ describe("the proxy's request lines", () => {
       target: false,
     });
     expect(parseRequestLine("2026-11-29T10:05:01Z [WARNING] Server tg/t-1a2b is DOWN")).toBeUndefined();
+    // The client closed the connection before the answer (termination state CD): a 460, no target time.
+    expect(
+      parseRequestLine("2026-11-29T10:05:02.000000000Z lab-request tr=2003 status=200 server=tg/t-1a2b end=CD--"),
+    ).toEqual({ at: new Date("2026-11-29T10:05:02.000Z"), status: 460, target: false });
+    expect(
+      parseRequestLine("2026-11-29T10:05:02.000000000Z lab-request tr=5 status=200 server=tg/t-1a2b end=----"),
+    ).toMatchObject({ status: 200, target: true, targetSeconds: 0.005 });
   });
 });
 

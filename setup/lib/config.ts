@@ -52,6 +52,8 @@ export interface Config {
   readonly verbose: boolean;
   /** Step 05: the new /time message (checked when the step runs). */
   readonly message?: string;
+  /** Step 07: an address to mail the alarms' changes to (checked here: exit 2 before anything is made). */
+  readonly email?: string;
   /** bin/lesson: only run the lesson's check. */
   readonly checkOnly: boolean;
   /** bin/lesson: bring the prefix to the lesson's starting state (the earlier lessons not done yet). */
@@ -173,6 +175,7 @@ const FLAGS = {
   verbose: { type: "boolean", short: "v" },
   "dry-run": { type: "boolean" },
   message: { type: "string" },
+  email: { type: "string" },
   check: { type: "boolean" },
   prepare: { type: "boolean" },
   plan: { type: "boolean" },
@@ -228,6 +231,18 @@ export interface Terminal {
 }
 
 /** Parses flags and environment into a Config; throws ConfigError (exit 2) on bad input. */
+/** The same rule as infra/monitoring.yaml's AlarmEmail parameter, so CloudFormation never refuses it later. */
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+function checkEmail(value: string): string {
+  if (!EMAIL.test(value))
+    throw new ConfigError(
+      `--email ${JSON.stringify(value)} is not an email address.`,
+      "Give one such as --email you@example.com, or leave --email out (the lesson reads its own inbox either way).",
+    );
+  return value;
+}
+
 export function readConfig(
   argv: readonly string[] = [],
   env: Env = process.env,
@@ -295,6 +310,7 @@ export function readConfig(
     checkOnly: Boolean(values.check),
     prepare: Boolean(values.prepare),
     ...(values.message !== undefined ? { message: values.message } : {}),
+    ...(values.email !== undefined ? { email: checkEmail(values.email) } : {}),
     help: Boolean(values.help),
     tty: terminal.stderrIsTTY,
     color: terminal.stderrIsTTY && nonEmpty(env.NO_COLOR) === undefined,

@@ -10,7 +10,7 @@ export interface Traffic {
   readonly slowestMs: number;
 }
 
-export function watchTraffic(url: string, pauseMs = 200): { stop(): Promise<Traffic> } {
+export function watchTraffic(url: string, pauseMs = 200): { stop(options?: { finish?: boolean }): Promise<Traffic> } {
   let total = 0;
   let failed = 0;
   let slowestMs = 0;
@@ -28,9 +28,10 @@ export function watchTraffic(url: string, pauseMs = 200): { stop(): Promise<Traf
     }
   })();
   return {
-    async stop() {
+    /** Stops; with `finish`, the request in flight is answered and counted (a user's, not the counter's). */
+    async stop(options: { finish?: boolean } = {}) {
       running = false;
-      stopping.abort();
+      if (!options.finish) stopping.abort();
       await loop;
       return { total, failed, slowestMs: Math.round(slowestMs) };
     },

@@ -1,6 +1,7 @@
 // The real account: credentials from the standard chain, change-set deploys
 // with live progress, the pipeline doing the releases, and a teardown that
 // stops the pipeline first and proves nothing tagged is left.
+import { pollAlarms } from "../lib/aws/alarm-watch.ts";
 import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
 import {
   ECS_SERVICE_LINKED_ROLE,
@@ -163,6 +164,13 @@ export function awsTarget(config: Config): Target {
       return (services?.[0]?.events ?? []).map((e) => e.message ?? "");
     },
     healthWaitSeconds: 600,
+
+    // CloudWatch makes the alarms, dashboard and subscriptions itself, and evaluates the alarms.
+    monitoringDeployed: () => Promise.resolve(undefined),
+    // Every 15 s: an alarm period is 60 s, and CloudWatch evaluates shortly after each.
+    watchAlarms: (ctx, watch) =>
+      pollAlarms(ctx.aws.cw, watch.alarmNames, { intervalMs: 15_000, onChange: watch.onChange }),
+    alarmPeriodSeconds: 60,
 
     finishRun() {
       return Promise.resolve();

@@ -2,6 +2,7 @@
 // holds the stacks; what it cannot run, the local stand-ins do on the Docker
 // engine (see setup/lib/local/index.ts); teardown removes the
 // containers too, and by default the emulator itself.
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { ecrRepositoryName, pipelineName, SOURCE_KEY, stackName, templateFile } from "../lib/aws/naming.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
@@ -29,7 +30,11 @@ import {
   readServiceEvents,
   REGISTRY_VOLUME,
   REHEARSAL_SPEEDUP,
+  holdMonitoring,
+  type MonitoringStack,
   releaseHeldMonitoring,
+  watchAlarms,
+  CLOUDWATCH_SPEEDUP,
   releaseHeldPipeline,
   releaseLocally,
   releaseVpcForDelete,
@@ -52,6 +57,20 @@ function withEndpoint(config: Config, endpoint: string): Config {
     ...config,
     aws: readAwsSettings({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: config.aws.region }),
   });
+}
+
+/** Where the monitoring stack is, for the rehearsal's parts that read it. */
+function monitoringStack(ctx: {
+  readonly aws: { readonly cfn: CloudFormationClient };
+  readonly config: Config;
+}): MonitoringStack {
+  return {
+    cfn: ctx.aws.cfn,
+    stackName: stackName(ctx.config.prefix, "monitoring"),
+    templateFile: templateFile("monitoring"),
+    accountId: EMULATOR_ACCOUNT_ID,
+    region: ctx.config.aws.region,
+  };
 }
 
 /** "the registry container", "2 task containers": one phrase per role, in the order first found. */
@@ -221,6 +240,25 @@ export function localTarget(config: Config): Target {
     },
     healthWaitSeconds: 60,
 
+    async monitoringDeployed(ctx) {
+      // The emulator's CloudFormation skips alarms, dashboards and subscriptions (see setup/lib/local/index.ts).
+      const held = await holdMonitoring(ctx.aws, monitoringStack(ctx));
+      return `the emulator holds the alarms ${held.alarms.join(", ")}, the dashboard ${held.dashboards.join(", ")} and ${held.subscriptions.length} subscription(s), as the template defines them; the rehearsal evaluates the alarms itself while the lesson runs (each 60 s period lasts ${60 / CLOUDWATCH_SPEEDUP} s here)`;
+    },
+    watchAlarms: (ctx, watch) =>
+      watchAlarms({
+        clients: ctx.aws,
+        prefix,
+        accountId: EMULATOR_ACCOUNT_ID,
+        region: ctx.config.aws.region,
+        loadBalancer: watch.loadBalancer,
+        targetGroup: watch.targetGroup,
+        alarmNames: watch.alarmNames,
+        speedup: CLOUDWATCH_SPEEDUP,
+        onChange: watch.onChange,
+      }),
+    alarmPeriodSeconds: 60 / CLOUDWATCH_SPEEDUP,
+
     async finishRun(ctx, teardown) {
       if (config.keep) {
         ctx.ui.info(`The rehearsal is still running. Remove it with: bin/teardown --prefix ${prefix} --target local`);
@@ -247,14 +285,7 @@ export function localTarget(config: Config): Target {
         },
         otherOwnedResources: () => Promise.resolve([]),
         stopReleases: () => Promise.resolve(undefined),
-        beforeMonitoring: () =>
-          releaseHeldMonitoring(aws, {
-            cfn: aws.cfn,
-            stackName: stackName(prefix, "monitoring"),
-            templateFile: templateFile("monitoring"),
-            accountId: EMULATOR_ACCOUNT_ID,
-            region: ctx.config.aws.region,
-          }),
+        beforeMonitoring: () => releaseHeldMonitoring(aws, monitoringStack(ctx)),
         async afterService() {
           // Deleting the ECS service stops its tasks.
           const tasks = await ofRole("task");

@@ -3,6 +3,7 @@
 // it and hold no branch on the target themselves. The local target grows
 // stand-ins here (a build container, a registry, a load balancer, tasks)
 // without the steps changing.
+import type { AlarmChange, AlarmWatch } from "../lib/aws/alarm-watch.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import type { AwsClients } from "../lib/aws/clients.ts";
 import type { CurrentSource } from "../lib/aws/source.ts";
@@ -74,6 +75,14 @@ export interface TeardownHooks {
   finish(removeEmulator: boolean): Promise<{ removed: string[]; left: string[] }>;
 }
 
+export interface AlarmWatchInput {
+  /** CloudWatch's names for the load balancer and the target group (app/…, targetgroup/…). */
+  readonly loadBalancer: string;
+  readonly targetGroup: string;
+  readonly alarmNames: readonly string[];
+  readonly onChange: (change: AlarmChange) => void;
+}
+
 export interface Target {
   readonly kind: TargetKind;
   /** "AWS eu-west-1" or "local rehearsal", for lists and summaries. */
@@ -130,6 +139,16 @@ export interface Target {
   serviceEvents(ctx: Omit<TargetContext, "ui" | "signal">): Promise<string[]>;
   /** How long the app may take to turn healthy after a release. */
   readonly healthWaitSeconds: number;
+
+  /**
+   * After the monitoring stack is deployed (step 07): what the target's services do with it that
+   * its CloudFormation did not. Returns a line to say, if any.
+   */
+  monitoringDeployed(ctx: TargetContext): Promise<string | undefined>;
+  /** Step 07: follows the alarms while the lesson makes the app slow, reporting each change of state. */
+  watchAlarms(ctx: TargetContext, watch: AlarmWatchInput): Promise<AlarmWatch>;
+  /** Step 07: how long one alarm period (60 s on AWS) lasts on this target, in seconds. */
+  readonly alarmPeriodSeconds: number;
 
   /** At the end of a run: the local rehearsal removes itself unless --keep. */
   finishRun(ctx: TargetContext, teardown: () => Promise<void>): Promise<void>;

@@ -14,6 +14,7 @@ import { ECS_SERVICE_LINKED_ROLE } from "./account-preflight.ts";
 import {
   codeCommitRepositoryName,
   ecrRepositoryName,
+  monitoringNames,
   pipelineName,
   stackName,
   type StackRole,
@@ -190,19 +191,19 @@ export function learnerPermissions(prefix: string, accountId: string, region: st
       resource: "*",
     },
     {
-      why: "teardown's last check asks whether lesson 07's alarms are really gone",
+      why: "lesson 07 follows its alarms, and teardown's last check asks whether they are really gone",
       actions: ["cloudwatch:DescribeAlarms"],
       resource: arn("cloudwatch", `alarm:${prefix}-*`),
     },
     {
       why: "teardown's last check asks whether lesson 07's topic is really gone",
       actions: ["sns:GetTopicAttributes"],
-      resource: arn("sns", `${prefix}-alarms`),
+      resource: arn("sns", monitoringNames(prefix).topic),
     },
     {
-      why: "teardown's last check asks whether lesson 07's inbox is really gone",
-      actions: ["sqs:GetQueueUrl"],
-      resource: arn("sqs", `${prefix}-alarm-inbox`),
+      why: "lesson 07 reads its inbox, and teardown's last check asks whether it is really gone",
+      actions: ["sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+      resource: arn("sqs", monitoringNames(prefix).inbox),
     },
     {
       why: "teardown disables the trigger rule first, so no release starts behind it",

@@ -2,7 +2,10 @@
 // AWS/ApplicationELB metrics' dimensions: the end of each one's ARN. The
 // monitoring stack takes them as parameters (LoadBalancerFullName,
 // TargetGroupFullName), from the environment's listener and the service's
-// target group.
+// target group (the one the listener's rule forwards to: the service stack's
+// own output is not read, since the emulator drops it once that stack has been
+// updated).
+import { DescribeRulesCommand, type ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { StepError } from "../errors.ts";
 
 /** "app/<name>/<id>", from the load balancer's or one of its listeners' ARN. */
@@ -21,4 +24,20 @@ export function targetGroupFullName(arn: string): string {
   const m = /:(targetgroup\/[^/]+\/[0-9a-f]+)$/.exec(arn);
   if (!m?.[1]) throw new StepError(`${arn} is not a target group's ARN.`, "Run `bin/lesson 04` again.");
   return m[1];
+}
+
+/** The target group the listener's rule forwards to (the service's), by its ARN. */
+export async function forwardedTargetGroup(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<string> {
+  const { Rules } = await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }));
+  const forwarded = (Rules ?? [])
+    .filter((r) => !r.IsDefault)
+    .flatMap((r) => (r.Actions ?? []).filter((a) => a.Type === "forward"))
+    .map((a) => a.TargetGroupArn ?? a.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn)
+    .find(Boolean);
+  if (!forwarded)
+    throw new StepError(
+      "The load balancer forwards to no target group yet: the service is not deployed.",
+      "Run `bin/lesson 04` first.",
+    );
+  return forwarded;
 }

@@ -85,3 +85,14 @@ export const BUILDSPEC_REPORT = "lab-app-tests";
 export function reportGroupNames(prefix: string): string[] {
   return [`${prefix}-test-${BUILDSPEC_REPORT}`];
 }
+
+/** infra/monitoring.yaml's names (lesson 07): the alarms, the dashboard, the topic and the inbox queue. */
+export function monitoringNames(prefix: string) {
+  return {
+    latencyAlarm: `${prefix}-latency-p90`,
+    errorsAlarm: `${prefix}-target-5xx`,
+    dashboard: `${prefix}-app`,
+    topic: `${prefix}-alarms`,
+    inbox: `${prefix}-alarm-inbox`,
+  };
+}

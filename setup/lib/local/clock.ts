@@ -8,6 +8,17 @@
 /** Seconds of AWS time per second of rehearsal time. */
 export const REHEARSAL_SPEEDUP = 10;
 
+/**
+ * CloudWatch's clock in the rehearsal (lesson 07): an alarm's 60 s period
+ * lasts 3 s, so "2 of 3 periods" takes seconds. Faster than ECS's, because a
+ * period only counts requests and compares a statistic: nothing in it has to
+ * start or answer faster than it does. Response times are measured, never
+ * scaled: a 2 s request is 2 s against the alarm's 1 s threshold. Not faster
+ * than this: a period shorter than the lesson's 2 s requests would often hold
+ * none of them, and the alarm would flap between its periods.
+ */
+export const CLOUDWATCH_SPEEDUP = 20;
+
 /** Rehearsal milliseconds for AWS seconds, at `speedup` (1 runs them as written). */
 export const scaled = (seconds: number, speedup: number): number => Math.max(1, Math.round((seconds * 1000) / speedup));
 

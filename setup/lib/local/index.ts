@@ -34,7 +34,7 @@
 // stand-in's recipe), clock.ts (the rehearsal's speed-up and floors) and
 // release.ts (a release through the pipeline the emulator holds).
 // This module is what setup/targets/local.ts uses of it.
-export { REHEARSAL_SPEEDUP } from "./clock.ts";
+export { CLOUDWATCH_SPEEDUP, REHEARSAL_SPEEDUP } from "./clock.ts";
 export { directOperations } from "./cloudformation/direct.ts";
 export { renderDeployedStack } from "./cloudformation/render.ts";
 export { holdPipeline, releaseHeldPipeline } from "./codepipeline/pipelines.ts";
@@ -47,6 +47,6 @@ export { EMULATOR_ACCOUNT_ID, MotoContainer } from "./emulator/moto.ts";
 export { ensureEmulator } from "./emulator/rehearsal.ts";
 export { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "./engine/client.ts";
 export { findRehearsal } from "./engine/rehearsal.ts";
-export { holdMonitoring, releaseHeldMonitoring } from "./monitoring.ts";
+export { holdMonitoring, type MonitoringStack, releaseHeldMonitoring, watchAlarms } from "./monitoring.ts";
 export { releaseLocally } from "./release.ts";
 export { deleteBucketLeftBehind } from "./s3/bucket.ts";

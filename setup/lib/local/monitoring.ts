@@ -14,6 +14,7 @@ import {
   SetAlarmStateCommand,
 } from "@aws-sdk/client-cloudwatch";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+import type { AlarmChange, AlarmWatch } from "../aws/alarm-watch.ts";
 import { StepError } from "../errors.ts";
 import type { Template } from "../aws/templates.ts";
 import { renderDeployedStack } from "./cloudformation/render.ts";
@@ -84,26 +85,11 @@ export async function releaseHeldMonitoring(
   ];
 }
 
-export interface AlarmChange {
-  readonly alarm: string;
-  readonly from: AlarmState;
-  readonly to: AlarmState;
-  readonly reason: string;
-  /** The SNS topics notified. */
-  readonly notified: readonly string[];
-}
-
 export interface WatchedPeriod {
   readonly index: number;
   /** Each alarm's datapoint for the period (undefined: no data) and its state after it. */
   readonly alarms: ReadonlyArray<{ readonly name: string; readonly value?: number; readonly state: AlarmState }>;
   readonly requests: number;
-}
-
-export interface AlarmWatch {
-  /** Ends the watch after the period under way. */
-  stop(): Promise<void>;
-  readonly changes: readonly AlarmChange[];
 }
 
 export interface WatchOptions {
@@ -115,7 +101,7 @@ export interface WatchOptions {
   readonly loadBalancer: string;
   readonly targetGroup: string;
   readonly alarmNames: readonly string[];
-  /** How long one alarm period lasts here: the alarm's Period ÷ the rehearsal's speed-up. */
+  /** AWS seconds per rehearsal second: one alarm period lasts its Period ÷ this (CLOUDWATCH_SPEEDUP). */
   readonly speedup: number;
   readonly onPeriod?: (period: WatchedPeriod) => void;
   readonly onChange?: (change: AlarmChange) => void;

@@ -138,11 +138,14 @@ export function evaluate(rule: AlarmRule, range: readonly Datapoint[], current: 
     };
   }
   const good = newestFirst.filter((p) => !breaches(rule, p.value));
+  const few = newestFirst.filter((p) => breaches(rule, p.value));
   return {
     state: "OK",
     reason:
       present.length === 0
         ? `Threshold Crossed: no datapoints were received for ${plural(missing, "period", "periods")} and ${plural(missing, "missing datapoint was", "missing datapoints were")} treated as [NonBreaching].`
-        : `Threshold Crossed: ${plural(good.length, "datapoint", "datapoints")} ${listed(good)} ${good.length === 1 ? "was" : "were"} not ${WORDS[rule.comparison]} ${threshold}${treated} (minimum 1 datapoint for ALARM -> OK transition).`,
+        : good.length === 0
+          ? `Threshold Crossed: only ${few.length} out of the last ${rule.evaluationPeriods} datapoints ${listed(few)} ${few.length === 1 ? "was" : "were"} ${WORDS[rule.comparison]} ${threshold}${treated}, fewer than the ${rule.datapointsToAlarm} needed for ALARM.`
+          : `Threshold Crossed: ${plural(good.length, "datapoint", "datapoints")} ${listed(good)} ${good.length === 1 ? "was" : "were"} not ${WORDS[rule.comparison]} ${threshold}${treated} (minimum 1 datapoint for ALARM -> OK transition).`,
   };
 }

@@ -8,11 +8,15 @@
 //   percentiles can be taken), HTTPCode_Target_2XX/4XX/5XX_Count,
 //   HTTPCode_ELB_5XX_Count, and HealthyHostCount/UnHealthyHostCount per
 //   target group. Like the ALB, a count that is zero and a response time with
-//   no request are not published.
+//   no request are not published, and a request whose client left before the
+//   answer counts as a 460 with no response time.
 import type { Dimension, MetricDatum } from "@aws-sdk/client-cloudwatch";
 
-/** HAProxy's log-format for each request: time to the target's response headers (%Tr, -1 if none), status, server. */
-export const REQUEST_LOG_FORMAT = "lab-request tr=%Tr status=%ST server=%s";
+/**
+ * HAProxy's log-format for each request: time to the target's response headers (%Tr, -1 if none),
+ * status, server, and how the session ended (%tsc: a first letter C is the client closing first).
+ */
+export const REQUEST_LOG_FORMAT = "lab-request tr=%Tr status=%ST server=%s end=%tsc";
 
 export interface RequestRecord {
   readonly at: Date;
@@ -23,21 +27,22 @@ export interface RequestRecord {
   readonly target: boolean;
 }
 
-const LINE = /lab-request tr=(-?\d+) status=(\d+) server=(\S+)/;
+const LINE = /lab-request tr=(-?\d+) status=(-?\d+) server=(\S+)(?: end=(\S+))?/;
+
+/** The ALB's status for a request whose client closed the connection before the answer. */
+export const CLIENT_CLOSED = 460;
 
 /** One log line (with the engine's timestamp before it) as a request; undefined for any other line. */
 export function parseRequestLine(line: string): RequestRecord | undefined {
   const m = LINE.exec(line);
   if (!m) return undefined;
   const stamp = /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\s/.exec(line)?.[1];
+  const at = stamp ? new Date(stamp) : new Date();
+  // The client left first (HAProxy's termination state C…): the ALB counts a 460, with no target time.
+  if (m[4]?.startsWith("C")) return { at, status: CLIENT_CLOSED, target: false };
   const tr = Number(m[1]);
   const target = m[3] !== "<NOSRV>" && tr >= 0;
-  return {
-    at: stamp ? new Date(stamp) : new Date(),
-    status: Number(m[2]),
-    target,
-    ...(target ? { targetSeconds: tr / 1000 } : {}),
-  };
+  return { at, status: Number(m[2]), target, ...(target ? { targetSeconds: tr / 1000 } : {}) };
 }
 
 /** The metrics the load balancer stand-in publishes, for checking that an alarm watches one of them. */
