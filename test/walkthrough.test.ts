@@ -180,9 +180,9 @@ describe("the local rehearsal", () => {
     async (step) => {
       const prefix = `lab-int-${step}`;
       usedPrefixes.push(prefix);
-      // Up to step 05 unless the interruption is in 06: step 06's two releases add nothing to what
-      // an interruption before it tests, and the run above already went through all of them.
-      const until = step === "06" ? [] : ["--until", "05"];
+      // Up to step 05 unless the interruption is later: step 06's two releases and step 07's alarms add
+      // nothing to what an interruption before them tests, and the run above went through all of them.
+      const until = step === "07" ? [] : ["--until", step === "06" ? "06" : "05"];
       const interrupted = await run(["--prefix", prefix, "--keep", ...until], env(), {
         output,
         afterStep: (id) => {
@@ -193,10 +193,11 @@ describe("the local rehearsal", () => {
       expect(sink.text()).toMatch(/Interrupted\.[\s\S]*run the same command again/);
 
       expect(await run(["--prefix", prefix, "--keep", ...until], env(), quiet), sink.text()).toBe(0);
-      expect(await activeStacks(prefix)).toHaveLength(4);
+      // Step 07 adds the monitoring stack.
+      expect(await activeStacks(prefix)).toHaveLength(step === "07" ? 5 : 4);
       expect(await buckets(prefix)).toHaveLength(1);
       // The first release, the change step 05 ships (and step 06's broken release): each image built once.
-      expect(await images(prefix)).toBe(step === "06" ? 3 : 2);
+      expect(await images(prefix)).toBe(step >= "06" ? 3 : 2);
       expect((await findRehearsal(prefix)).filter((c) => c.role === "task")).toHaveLength(2);
 
       expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);

@@ -1,0 +1,66 @@
+// Lesson 07 on AWS: CloudWatch evaluates the alarms itself; the lesson follows
+// their states (setup/lib/aws/alarm-watch.ts) and reports each change once,
+// with CloudWatch's reason and the topics it notified. Mocked with the shapes
+// DescribeAlarms answers with.
+import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from "@aws-sdk/client-cloudwatch";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { type AlarmChange, pollAlarms } from "../setup/lib/aws/alarm-watch.ts";
+
+const cw = mockClient(CloudWatchClient);
+afterEach(() => cw.reset());
+
+const topic = "arn:aws:sns:eu-west-1:123456789012:demo-alarms";
+const alarm = (StateValue: MetricAlarm["StateValue"], StateReason: string): MetricAlarm => ({
+  AlarmName: "demo-latency-p90",
+  StateValue,
+  StateReason,
+  AlarmActions: [topic],
+  OKActions: [topic],
+});
+
+describe("following alarms on AWS", () => {
+  it("reports each change of state once, from the state it found, and stops cleanly", async () => {
+    const answers = [
+      alarm("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation"),
+      alarm("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation"),
+      alarm(
+        "OK",
+        "Threshold Crossed: 1 datapoint [0.004 (29/11/26 10:01:00)] was not greater than the threshold (1.0).",
+      ),
+      alarm("OK", "same"),
+      alarm(
+        "ALARM",
+        "Threshold Crossed: 2 out of the last 3 datapoints [2.0 (29/11/26 10:04:00), 2.1 (29/11/26 10:03:00)] were greater than the threshold (1.0).",
+      ),
+    ];
+    let call = 0;
+    cw.on(DescribeAlarmsCommand).callsFake(() => ({ MetricAlarms: [answers[Math.min(call++, answers.length - 1)]] }));
+    const seen: AlarmChange[] = [];
+    const watch = await pollAlarms(new CloudWatchClient({ region: "eu-west-1" }), ["demo-latency-p90"], {
+      intervalMs: 5,
+      onChange: (c) => seen.push(c),
+    });
+    while (call < answers.length + 2) await new Promise((r) => setTimeout(r, 5));
+    await watch.stop();
+    expect(seen.map((c) => `${c.from}→${c.to}`)).toEqual(["INSUFFICIENT_DATA→OK", "OK→ALARM"]);
+    expect(seen[1]).toMatchObject({ alarm: "demo-latency-p90", notified: [topic] });
+    expect(seen[1]?.reason).toMatch(/^Threshold Crossed: 2 out of the last 3 datapoints/);
+    expect(watch.changes).toEqual(seen);
+  });
+
+  it("stops on an error and gives it back (no silent end)", async () => {
+    let call = 0;
+    cw.on(DescribeAlarmsCommand).callsFake(() => {
+      if (call++ === 0) return { MetricAlarms: [alarm("OK", "x")] };
+      throw Object.assign(new Error("User is not authorized to perform: cloudwatch:DescribeAlarms"), {
+        name: "AccessDenied",
+      });
+    });
+    const watch = await pollAlarms(new CloudWatchClient({ region: "eu-west-1" }), ["demo-latency-p90"], {
+      intervalMs: 5,
+    });
+    while (call < 2) await new Promise((r) => setTimeout(r, 5));
+    await expect(watch.stop()).rejects.toThrow(/not authorized to perform: cloudwatch:DescribeAlarms/);
+  });
+});
