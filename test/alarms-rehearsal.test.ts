@@ -21,7 +21,7 @@ import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 import { EMULATOR_ACCOUNT_ID } from "../setup/lib/local/emulator/moto.ts";
 import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
 import type { AlarmChange } from "../setup/lib/aws/alarm-watch.ts";
-import { holdMonitoring, type MonitoringStack, watchAlarms } from "../setup/lib/local/monitoring.ts";
+import { holdMonitoring, type MonitoringStack, watchAlarms, type WatchOptions } from "../setup/lib/local/monitoring.ts";
 import { probe } from "../setup/lib/probe.ts";
 import { runTeardown } from "../setup/teardown.ts";
 
@@ -81,6 +81,21 @@ afterAll(async () => {
   expect(await removeTaskNetwork(prefix)).toBe(false);
 }, 120_000);
 
+/** The rehearsal's CloudWatch watching these alarms of this run's load balancer, as lesson 07 starts it. */
+function watching(alarmNames: string[], also: Pick<WatchOptions, "onChange" | "onPeriod"> = {}) {
+  return watchAlarms({
+    clients: clients(),
+    prefix,
+    accountId: EMULATOR_ACCOUNT_ID,
+    region: fixture.config.aws.region,
+    loadBalancer: names.loadBalancer,
+    targetGroup: names.targetGroup,
+    alarmNames,
+    speedup: CLOUDWATCH_SPEEDUP,
+    ...also,
+  });
+}
+
 /** Requests to `path` from `parallel` loops until `stop` resolves; how many were answered 200. */
 async function traffic(url: string, path: string, parallel: number, stop: Promise<unknown>): Promise<number> {
   let done = false;
@@ -129,15 +144,7 @@ describe("the latency alarm, rehearsed", { timeout: 240_000 }, () => {
     const c = clients();
     const changes: AlarmChange[] = [];
     const periods: number[] = [];
-    const watch = await watchAlarms({
-      clients: c,
-      prefix,
-      accountId: EMULATOR_ACCOUNT_ID,
-      region: fixture.config.aws.region,
-      loadBalancer: names.loadBalancer,
-      targetGroup: names.targetGroup,
-      alarmNames: [`${prefix}-latency-p90`, `${prefix}-target-5xx`],
-      speedup: CLOUDWATCH_SPEEDUP,
+    const watch = await watching([`${prefix}-latency-p90`, `${prefix}-target-5xx`], {
       onChange: (change) => changes.push(change),
       onPeriod: (p) => periods.push(p.requests),
     });
@@ -230,18 +237,7 @@ describe("the latency alarm, rehearsed", { timeout: 240_000 }, () => {
         Threshold: 1,
       }),
     );
-    await expect(
-      watchAlarms({
-        clients: c,
-        prefix,
-        accountId: EMULATOR_ACCOUNT_ID,
-        region: fixture.config.aws.region,
-        loadBalancer: names.loadBalancer,
-        targetGroup: names.targetGroup,
-        alarmNames: [`${prefix}-odd`],
-        speedup: CLOUDWATCH_SPEEDUP,
-      }),
-    ).rejects.toThrow(
+    await expect(watching([`${prefix}-odd`])).rejects.toThrow(
       /alarms-odd watches AWS\/ApplicationELB\/ConsumedLCUs, which the rehearsal's load balancer does not publish/,
     );
     const { DeleteAlarmsCommand } = await import("@aws-sdk/client-cloudwatch");

@@ -2,7 +2,8 @@
 // which the rehearsal does because the emulator never evaluates an alarm, and
 // the notification it publishes (alarm-message.ts). No Docker, no clock.
 import { describe, expect, it } from "vitest";
-import { actionsFor, alarmMessage, alarmSubject } from "../setup/lib/local/cloudwatch/alarm-message.ts";
+import { actionsFor } from "../setup/lib/aws/alarm-watch.ts";
+import { alarmMessage, alarmSubject } from "../setup/lib/local/cloudwatch/alarm-message.ts";
 import {
   type AlarmRule,
   type AlarmState,

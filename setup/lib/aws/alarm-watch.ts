@@ -3,7 +3,7 @@
 // alarm's state (DescribeAlarms) every few seconds and reports its changes.
 // The rehearsal's watch (local/monitoring.ts) evaluates them itself and
 // reports the same way.
-import { type CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { type CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from "@aws-sdk/client-cloudwatch";
 
 export type AlarmStateValue = "OK" | "ALARM" | "INSUFFICIENT_DATA";
 
@@ -23,6 +23,41 @@ export interface AlarmWatch {
   readonly changes: readonly AlarmChange[];
 }
 
+/** The actions a change to `to` notifies, as CloudWatch picks them. */
+export function actionsFor(alarm: MetricAlarm, to: AlarmStateValue): string[] {
+  if (alarm.ActionsEnabled === false) return [];
+  if (to === "ALARM") return alarm.AlarmActions ?? [];
+  if (to === "OK") return alarm.OKActions ?? [];
+  return alarm.InsufficientDataActions ?? [];
+}
+
+/**
+ * Runs `tick` every `intervalMs` until stopped, one at a time. A tick that throws ends the loop, and
+ * `stop()` gives its error back: a watch never ends in silence.
+ */
+export function everyUntilStopped(intervalMs: number, tick: () => Promise<void>): { stop(): Promise<void> } {
+  let stopping = false;
+  let failure: Error | undefined;
+  const loop = (async () => {
+    while (!stopping) {
+      await new Promise((r) => setTimeout(r, intervalMs));
+      try {
+        await tick();
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+        return;
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      if (failure) throw failure;
+    },
+  };
+}
+
 /** Reports each change of the alarms' states, read every `intervalMs`, from their states now. */
 export async function pollAlarms(
   cw: CloudWatchClient,
@@ -31,37 +66,21 @@ export async function pollAlarms(
 ): Promise<AlarmWatch> {
   const read = async () =>
     (await cw.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames] }))).MetricAlarms ?? [];
-  const states = new Map((await read()).map((a) => [a.AlarmName ?? "", a.StateValue ?? "INSUFFICIENT_DATA"]));
+  const states = new Map(
+    (await read()).map((a) => [a.AlarmName ?? "", (a.StateValue ?? "INSUFFICIENT_DATA")]),
+  );
   const changes: AlarmChange[] = [];
-  let stopping = false;
-  let failure: Error | undefined;
-  const loop = (async () => {
-    while (!stopping) {
-      await new Promise((r) => setTimeout(r, options.intervalMs));
-      try {
-        for (const a of await read()) {
-          const name = a.AlarmName ?? "";
-          const to = a.StateValue ?? "INSUFFICIENT_DATA";
-          const from = states.get(name) ?? "INSUFFICIENT_DATA";
-          if (to === from) continue;
-          states.set(name, to);
-          const actions = to === "ALARM" ? a.AlarmActions : to === "OK" ? a.OKActions : a.InsufficientDataActions;
-          const change = { alarm: name, from, to, reason: a.StateReason ?? "", notified: actions ?? [] };
-          changes.push(change);
-          options.onChange?.(change);
-        }
-      } catch (error) {
-        failure = error instanceof Error ? error : new Error(String(error));
-        return;
-      }
+  const loop = everyUntilStopped(options.intervalMs, async () => {
+    for (const a of await read()) {
+      const name = a.AlarmName ?? "";
+      const to = (a.StateValue ?? "INSUFFICIENT_DATA");
+      const from = states.get(name) ?? "INSUFFICIENT_DATA";
+      if (to === from) continue;
+      states.set(name, to);
+      const change = { alarm: name, from, to, reason: a.StateReason ?? "", notified: actionsFor(a, to) };
+      changes.push(change);
+      options.onChange?.(change);
     }
-  })();
-  return {
-    changes,
-    async stop() {
-      stopping = true;
-      await loop;
-      if (failure) throw failure;
-    },
-  };
+  });
+  return { changes, stop: () => loop.stop() };
 }

@@ -14,12 +14,12 @@ import {
   SetAlarmStateCommand,
 } from "@aws-sdk/client-cloudwatch";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
-import type { AlarmChange, AlarmWatch } from "../aws/alarm-watch.ts";
+import { actionsFor, type AlarmChange, type AlarmWatch, everyUntilStopped } from "../aws/alarm-watch.ts";
 import { StepError } from "../errors.ts";
 import type { Template } from "../aws/templates.ts";
 import { renderDeployedStack } from "./cloudformation/render.ts";
 import { alarmAndDashboardIds, holdAlarmsAndDashboards, releaseAlarmsAndDashboards } from "./cloudwatch/held.ts";
-import { actionsFor, alarmMessage, alarmSubject } from "./cloudwatch/alarm-message.ts";
+import { alarmMessage, alarmSubject } from "./cloudwatch/alarm-message.ts";
 import {
   type AlarmRule,
   type AlarmState,
@@ -163,7 +163,6 @@ export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
   const changes: AlarmChange[] = [];
   let since = Date.now() / 1000;
   let index = 0;
-  let stopping = false;
 
   const onePeriod = async () => {
     const end = Date.now() / 1000;
@@ -219,24 +218,6 @@ export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
     options.onPeriod?.({ index: index++, alarms: states, requests: requests.length });
   };
 
-  let failure: Error | undefined;
-  const loop = (async () => {
-    while (!stopping) {
-      await new Promise((r) => setTimeout(r, periodMs));
-      try {
-        await onePeriod();
-      } catch (error) {
-        failure = error instanceof Error ? error : new Error(String(error));
-        return;
-      }
-    }
-  })();
-  return {
-    changes,
-    async stop() {
-      stopping = true;
-      await loop;
-      if (failure) throw failure;
-    },
-  };
+  const loop = everyUntilStopped(periodMs, onePeriod);
+  return { changes, stop: () => loop.stop() };
 }

@@ -73,11 +73,3 @@ export function alarmMessage(change: StateChange): string {
     },
   });
 }
-
-/** The actions a change to `to` notifies. */
-export function actionsFor(alarm: MetricAlarm, to: AlarmState): string[] {
-  if (alarm.ActionsEnabled === false) return [];
-  if (to === "ALARM") return alarm.AlarmActions ?? [];
-  if (to === "OK") return alarm.OKActions ?? [];
-  return alarm.InsufficientDataActions ?? [];
-}
