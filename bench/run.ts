@@ -22,6 +22,7 @@ import { waitForHealthy } from "../setup/lib/verify.ts";
 import { machine, writeSection } from "./report.ts";
 import { readNumbers, writeNumbers } from "../docs/numbers.ts";
 import { type WrkResult, wrk } from "./wrk.ts";
+import { CLOUDWATCH_SPEEDUP } from "../setup/lib/local/clock.ts";
 import { STEPS } from "../setup/steps.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -197,7 +198,8 @@ async function rehearsal(): Promise<void> {
     `| **total** | **${cell(cold.total)}** | **${cell(median.total)}** |`,
     "",
     `- cold, steps 01–05 (the sum of their times; the goal was set before step 06): ${cell(through05(cold))} s, ${verdict(through05(cold), COLD_GOAL_S)}. Cold, everything: ${cell(cold.total)} s.`,
-    `- warm, everything (step 06 included): rounds ${rounds.map((r) => r.total.toFixed(1)).join(", ")} s; ${verdict(median.total, WARM_GOAL_S)}.`,
+    `- warm, steps 01–06 and teardown (the goal was set before step 07): ${cell(median.total - (median.steps["07"] ?? 0))} s, ${verdict(median.total - (median.steps["07"] ?? 0), WARM_GOAL_S)}; everything: rounds ${rounds.map((r) => r.total.toFixed(1)).join(", ")} s.`,
+    `- step 07 waits for CloudWatch's periods by design (each 60 s period lasts ${60 / CLOUDWATCH_SPEEDUP} s here): fast requests until the alarm has data, slow ones until 2 of 3 periods breach, quiet ones until it clears; lesson 07's goal of ≤ 10 s: ${median.steps["07"] !== undefined && median.steps["07"] <= 10 ? "met" : "**not met**"}.`,
     "- steps 04 and 05 each run the whole pipeline as defined: in the TestAndBuild stage, side by side in two build containers, the tests (the Dockerfile's test stage: `npm ci`, lint, unit tests) and the image build (the image's stages, a push to the local registry); then the Deploy stage's stack update. Warm, BuildKit reuses the layers of an unchanged source.",
   ].join("\n");
   await writeSection(join(root, "docs", "benchmarks.md"), "rehearsal", body);
