@@ -66,14 +66,12 @@ export async function pollAlarms(
 ): Promise<AlarmWatch> {
   const read = async () =>
     (await cw.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames] }))).MetricAlarms ?? [];
-  const states = new Map(
-    (await read()).map((a) => [a.AlarmName ?? "", (a.StateValue ?? "INSUFFICIENT_DATA")]),
-  );
+  const states = new Map((await read()).map((a) => [a.AlarmName ?? "", a.StateValue ?? "INSUFFICIENT_DATA"]));
   const changes: AlarmChange[] = [];
   const loop = everyUntilStopped(options.intervalMs, async () => {
     for (const a of await read()) {
       const name = a.AlarmName ?? "";
-      const to = (a.StateValue ?? "INSUFFICIENT_DATA");
+      const to = a.StateValue ?? "INSUFFICIENT_DATA";
       const from = states.get(name) ?? "INSUFFICIENT_DATA";
       if (to === from) continue;
       states.set(name, to);
