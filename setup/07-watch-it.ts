@@ -74,22 +74,28 @@ the app slow on purpose with GET ${SLOW_PATH}, and watches the alarm go off and 
 
   // By name, as the template names them (the emulator drops outputs that refer to what it skipped).
   const { latencyAlarm: latency, errorsAlarm: errors, dashboard } = monitoringNames(prefix);
-  const stateOf = async () =>
-    (await aws.cw.send(new DescribeAlarmsCommand({ AlarmNames: [latency] }))).MetricAlarms?.[0]?.StateValue;
+  // The latency alarm's state: read once here, then kept by the watch's reports (no second poll).
+  let latencyState = (await aws.cw.send(new DescribeAlarmsCommand({ AlarmNames: [latency] }))).MetricAlarms?.[0]
+    ?.StateValue;
   const changes: AlarmChange[] = [];
   const watch = await target.watchAlarms(ctx, {
     ...names,
     alarmNames: [latency, errors],
     onChange: (c) => {
-      changes.push(c);
+      if (c.alarm === latency) {
+        latencyState = c.to;
+        changes.push(c);
+      }
       ui.info(`${c.alarm}: ${c.from} → ${c.to}. ${c.reason}`);
     },
   });
+  /** Until the latency alarm is `to`, or went there since the wait began (a state can pass between two looks). */
   const until = (to: string, periods: number, label: string) =>
     withSpinner(ui, label, async () => {
+      const since = changes.length;
       const deadline = Date.now() + periods * period * 1000;
       for (;;) {
-        if (changes.some((c) => c.alarm === latency && c.to === to) || (await stateOf()) === to) return;
+        if (latencyState === to || changes.slice(since).some((c) => c.to === to)) return;
         if (Date.now() > deadline)
           throw new StepError(
             `${latency} did not go to ${to} within ${periods} periods (${Math.round(periods * period)} s).`,
@@ -100,7 +106,7 @@ the app slow on purpose with GET ${SLOW_PATH}, and watches the alarm go off and 
       }
     });
   try {
-    if ((await stateOf()) === "INSUFFICIENT_DATA") {
+    if (latencyState === "INSUFFICIENT_DATA") {
       const fast = watchTraffic(`${appUrl}/time`, 100);
       try {
         await until("OK", 6, `calling GET /time until ${latency} has data (a period lasts ${period} s)`);
@@ -108,7 +114,6 @@ the app slow on purpose with GET ${SLOW_PATH}, and watches the alarm go off and 
         await fast.stop();
       }
     }
-    changes.length = 0;
     const slow = Array.from({ length: SLOW_CALLERS }, () => watchTraffic(`${appUrl}${SLOW_PATH}`, 100));
     try {
       await until("ALARM", 8, `calling GET ${SLOW_PATH}, ${SLOW_CALLERS} at a time, until ${latency} goes off`);

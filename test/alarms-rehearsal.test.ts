@@ -5,14 +5,15 @@
 // template's numbers (p90 > 1 s in 2 of 3 periods, each 60 s ÷ 60) and
 // publishing each change to the topic, which delivers to the inbox.
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
 import { useLesson } from "../lessons/support/lesson.ts";
-import { loadBalancerFullName, targetGroupFullName } from "../setup/lib/aws/monitoring-names.ts";
-import { prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "../setup/lib/aws/naming.ts";
+import { forwardedTargetGroup, loadBalancerFullName, targetGroupFullName } from "../setup/lib/aws/monitoring-names.ts";
+import { prefixTags, STACK_CAPABILITIES, stackName } from "../setup/lib/aws/naming.ts";
 import { deployStack, describeStack, outputsOf } from "../setup/lib/aws/stacks.ts";
 import { CLOUDWATCH_SPEEDUP } from "../setup/lib/local/clock.ts";
 import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
@@ -21,8 +22,14 @@ import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 import { EMULATOR_ACCOUNT_ID } from "../setup/lib/local/emulator/moto.ts";
 import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
 import type { AlarmChange } from "../setup/lib/aws/alarm-watch.ts";
-import { holdMonitoring, type MonitoringStack, watchAlarms, type WatchOptions } from "../setup/lib/local/monitoring.ts";
-import { probe } from "../setup/lib/probe.ts";
+import {
+  holdMonitoring,
+  monitoringStack,
+  type MonitoringStack,
+  watchAlarms,
+  type WatchOptions,
+} from "../setup/lib/local/monitoring.ts";
+import { watchTraffic } from "../setup/lib/traffic.ts";
 import { runTeardown } from "../setup/teardown.ts";
 
 const fixture = useEmulator();
@@ -41,19 +48,15 @@ const clients = () => ({
 beforeAll(async () => {
   expect(await h.prepareFor("05"), h.narration).toEqual(["01", "02", "03", "04"]);
   const { cfn } = clients();
-  const environment = outputsOf(await describeStack(cfn, stackName(prefix, "environment")));
-  const service = outputsOf(await describeStack(cfn, stackName(prefix, "service")));
+  // Found as step 07 finds them: the listener, and the target group its rule forwards to.
+  const { ListenerArn = "" } = outputsOf(await describeStack(cfn, stackName(prefix, "environment")));
   names = {
-    loadBalancer: loadBalancerFullName(environment.ListenerArn ?? ""),
-    targetGroup: targetGroupFullName(service.TargetGroupArn ?? ""),
+    loadBalancer: loadBalancerFullName(ListenerArn),
+    targetGroup: targetGroupFullName(
+      await forwardedTargetGroup(emulatorClient(ElasticLoadBalancingV2Client, fixture.config.aws), ListenerArn),
+    ),
   };
-  stack = {
-    cfn,
-    stackName: stackName(prefix, "monitoring"),
-    templateFile: templateFile("monitoring"),
-    accountId: EMULATOR_ACCOUNT_ID,
-    region: fixture.config.aws.region,
-  };
+  stack = monitoringStack(cfn, prefix, fixture.config.aws.region);
   const deployed = await deployStack(
     cfn,
     {
@@ -98,20 +101,16 @@ function watching(alarmNames: string[], also: Pick<WatchOptions, "onChange" | "o
 
 /** Requests to `path` from `parallel` loops until `stop` resolves; how many were answered 200. */
 async function traffic(url: string, path: string, parallel: number, stop: Promise<unknown>): Promise<number> {
-  let done = false;
-  void stop.finally(() => (done = true)).catch(() => undefined);
-  let ok = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      // About ten requests a second from each loop, as a few users would send.
-      while (!done) {
-        if ((await probe(`${url}${path}`, { timeoutMs: 10_000 })).status === 200) ok++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }),
-  );
-  await stop;
-  return ok;
+  // The lesson's own callers: about ten requests a second each, as a few users would send.
+  const callers = Array.from({ length: parallel }, () => watchTraffic(`${url}${path}`, 100));
+  let answered = 0;
+  try {
+    await stop;
+  } finally {
+    for (const seen of await Promise.all(callers.map((c) => c.stop({ finish: true }))))
+      answered += seen.total - seen.failed;
+  }
+  return answered;
 }
 
 /** Resolves with the first change of `alarm` from `from` to `to` the watch reports. */

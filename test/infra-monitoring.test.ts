@@ -17,12 +17,17 @@ import { ListSubscriptionsByTopicCommand, ListTopicsCommand, PublishCommand, SNS
 import { ListQueuesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useEmulator } from "../lessons/support/emulator.ts";
-import { prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "../setup/lib/aws/naming.ts";
+import { prefixTags, STACK_CAPABILITIES } from "../setup/lib/aws/naming.ts";
 import { deleteStack, deployStack, type DeployResult } from "../setup/lib/aws/stacks.ts";
 import { directOperations } from "../setup/lib/local/cloudformation/direct.ts";
 import { emulatorClient } from "../setup/lib/local/emulator/clients.ts";
 import { EMULATOR_ACCOUNT_ID } from "../setup/lib/local/emulator/moto.ts";
-import { holdMonitoring, type MonitoringStack, releaseHeldMonitoring } from "../setup/lib/local/monitoring.ts";
+import {
+  holdMonitoring,
+  monitoringStack,
+  type MonitoringStack,
+  releaseHeldMonitoring,
+} from "../setup/lib/local/monitoring.ts";
 
 const fixture = useEmulator();
 const fast = { pollSeconds: 1, maxWaitSeconds: 60, operations: directOperations };
@@ -41,13 +46,7 @@ beforeAll(async () => {
   cw = emulatorClient(CloudWatchClient, fixture.config.aws);
   sns = emulatorClient(SNSClient, fixture.config.aws);
   sqs = emulatorClient(SQSClient, fixture.config.aws);
-  stack = {
-    cfn,
-    stackName: stackName(prefix, "monitoring"),
-    templateFile: templateFile("monitoring"),
-    accountId: EMULATOR_ACCOUNT_ID,
-    region: fixture.config.aws.region,
-  };
+  stack = monitoringStack(cfn, prefix, fixture.config.aws.region);
   deployed = await deployStack(
     cfn,
     {

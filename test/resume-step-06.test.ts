@@ -10,9 +10,13 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lesson } from "../setup/lesson.ts";
 import { listTasks, taskName } from "../setup/lib/local/ecs/service.ts";
-import { checkReports, RUNTIME_API_PORT } from "../setup/lib/local/elbv2/haproxy.ts";
-import { loadBalancerUrl, removeTaskNetwork, runtimeApi } from "../setup/lib/local/elbv2/load-balancer.ts";
-import { connectDocker } from "../setup/lib/local/engine/client.ts";
+import { checkReports } from "../setup/lib/local/elbv2/haproxy.ts";
+import {
+  loadBalancerUrl,
+  removeTaskNetwork,
+  runningProxy,
+  runtimeApi,
+} from "../setup/lib/local/elbv2/load-balancer.ts";
 import { findRehearsal } from "../setup/lib/local/engine/rehearsal.ts";
 import { runTeardown } from "../setup/teardown.ts";
 import { useEmulator } from "../lessons/support/emulator.ts";
@@ -43,11 +47,9 @@ function interruptingOutput(at: RegExp, after: RegExp) {
 
 /** The load balancer stand-in's targets as its runtime API reports them: id → HAProxy's status. */
 async function targetStatuses(): Promise<Map<string, string>> {
-  const proxy = (await findRehearsal(prefix)).find((c) => c.role === "proxy" && c.running);
+  const proxy = await runningProxy(prefix);
   if (!proxy) throw new Error("the load balancer stand-in does not run");
-  const info = await (await connectDocker()).container.dockerode.getContainer(proxy.id).inspect();
-  const port = Number(info.NetworkSettings.Ports[`${RUNTIME_API_PORT}/tcp`]?.[0]?.HostPort);
-  return new Map(checkReports(await runtimeApi(port, "show stat")).map((r) => [r.id, r.status]));
+  return new Map(checkReports(await runtimeApi(proxy.apiPort, "show stat")).map((r) => [r.id, r.status]));
 }
 
 /** The service now: its running tasks' revisions, each task's target status, and what /time answers. */

@@ -2,7 +2,6 @@
 // holds the stacks; what it cannot run, the local stand-ins do on the Docker
 // engine (see setup/lib/local/index.ts); teardown removes the
 // containers too, and by default the emulator itself.
-import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { ecrRepositoryName, pipelineName, SOURCE_KEY, stackName, templateFile } from "../lib/aws/naming.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import { refuseForeignStacks } from "../lib/aws/ownership.ts";
@@ -31,7 +30,7 @@ import {
   REGISTRY_VOLUME,
   REHEARSAL_SPEEDUP,
   holdMonitoring,
-  type MonitoringStack,
+  monitoringStack,
   releaseHeldMonitoring,
   watchAlarms,
   CLOUDWATCH_SPEEDUP,
@@ -57,20 +56,6 @@ function withEndpoint(config: Config, endpoint: string): Config {
     ...config,
     aws: readAwsSettings({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: config.aws.region }),
   });
-}
-
-/** Where the monitoring stack is, for the rehearsal's parts that read it. */
-function monitoringStack(ctx: {
-  readonly aws: { readonly cfn: CloudFormationClient };
-  readonly config: Config;
-}): MonitoringStack {
-  return {
-    cfn: ctx.aws.cfn,
-    stackName: stackName(ctx.config.prefix, "monitoring"),
-    templateFile: templateFile("monitoring"),
-    accountId: EMULATOR_ACCOUNT_ID,
-    region: ctx.config.aws.region,
-  };
 }
 
 /** "the registry container", "2 task containers": one phrase per role, in the order first found. */
@@ -242,7 +227,7 @@ export function localTarget(config: Config): Target {
 
     async monitoringDeployed(ctx) {
       // The emulator's CloudFormation skips alarms, dashboards and subscriptions (see setup/lib/local/index.ts).
-      const held = await holdMonitoring(ctx.aws, monitoringStack(ctx));
+      const held = await holdMonitoring(ctx.aws, monitoringStack(ctx.aws.cfn, prefix, ctx.config.aws.region));
       return `the emulator holds the alarms ${held.alarms.join(", ")}, the dashboard ${held.dashboards.join(", ")} and ${held.subscriptions.length} subscription(s), as the template defines them; the rehearsal evaluates the alarms itself while the lesson runs (each 60 s period lasts ${60 / CLOUDWATCH_SPEEDUP} s here)`;
     },
     watchAlarms: (ctx, watch) =>
@@ -285,7 +270,7 @@ export function localTarget(config: Config): Target {
         },
         otherOwnedResources: () => Promise.resolve([]),
         stopReleases: () => Promise.resolve(undefined),
-        beforeMonitoring: () => releaseHeldMonitoring(aws, monitoringStack(ctx)),
+        beforeMonitoring: () => releaseHeldMonitoring(aws, monitoringStack(aws.cfn, prefix, ctx.config.aws.region)),
         async afterService() {
           // Deleting the ECS service stops its tasks.
           const tasks = await ofRole("task");

@@ -47,6 +47,6 @@ export { EMULATOR_ACCOUNT_ID, MotoContainer } from "./emulator/moto.ts";
 export { ensureEmulator } from "./emulator/rehearsal.ts";
 export { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "./engine/client.ts";
 export { findRehearsal } from "./engine/rehearsal.ts";
-export { holdMonitoring, type MonitoringStack, releaseHeldMonitoring, watchAlarms } from "./monitoring.ts";
+export { holdMonitoring, monitoringStack, releaseHeldMonitoring, watchAlarms } from "./monitoring.ts";
 export { releaseLocally } from "./release.ts";
 export { deleteBucketLeftBehind } from "./s3/bucket.ts";

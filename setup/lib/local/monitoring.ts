@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-cloudwatch";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { actionsFor, type AlarmChange, type AlarmWatch, everyUntilStopped } from "../aws/alarm-watch.ts";
+import { stackName, templateFile } from "../aws/naming.ts";
 import { StepError } from "../errors.ts";
 import type { Template } from "../aws/templates.ts";
 import { renderDeployedStack } from "./cloudformation/render.ts";
@@ -29,7 +30,8 @@ import {
   knownStatistic,
   statisticOf,
 } from "./cloudwatch/alarm-rules.ts";
-import { proxyActivity } from "./elbv2/load-balancer.ts";
+import { proxyActivity, runningProxy } from "./elbv2/load-balancer.ts";
+import { EMULATOR_ACCOUNT_ID } from "./emulator/moto.ts";
 import { PUBLISHED_METRICS, periodMetrics, samplesOf } from "./elbv2/request-metrics.ts";
 import { type HeldSubscription, holdSubscriptions } from "./sns/held.ts";
 
@@ -39,6 +41,17 @@ export interface MonitoringStack {
   readonly templateFile: string;
   readonly accountId: string;
   readonly region: string;
+}
+
+/** The prefix's monitoring stack, as the emulator in `region` holds it. */
+export function monitoringStack(cfn: CloudFormationClient, prefix: string, region: string): MonitoringStack {
+  return {
+    cfn,
+    stackName: stackName(prefix, "monitoring"),
+    templateFile: templateFile("monitoring"),
+    accountId: EMULATOR_ACCOUNT_ID,
+    region,
+  };
 }
 
 /** The deployed monitoring stack rendered, its alarms and dashboard named as CloudFormation would name them. */
@@ -159,6 +172,13 @@ export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
     };
     return { alarm: a, rule, history: [] as Datapoint[], state: a.StateValue ?? "INSUFFICIENT_DATA" };
   });
+  // The proxy standing in for the load balancer: found once, read every period.
+  const proxy = await runningProxy(options.prefix);
+  if (!proxy)
+    throw new StepError(
+      `No load balancer stand-in runs for prefix ${options.prefix}: there is nothing to measure.`,
+      "Run `bin/lesson 04` first.",
+    );
   const periodMs = (([...periods][0] ?? 60) * 1000) / options.speedup;
   const changes: AlarmChange[] = [];
   let since = Date.now() / 1000;
@@ -166,10 +186,8 @@ export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
 
   const onePeriod = async () => {
     const end = Date.now() / 1000;
-    const seen = await proxyActivity(options.prefix, since);
-    const requests = (seen?.requests ?? []).filter(
-      (r) => r.at.getTime() / 1000 >= since && r.at.getTime() / 1000 < end,
-    );
+    const seen = await proxyActivity(proxy, since);
+    const requests = seen.requests.filter((r) => r.at.getTime() / 1000 >= since && r.at.getTime() / 1000 < end);
     const start = new Date(since * 1000);
     since = end;
     const data = periodMetrics({
@@ -177,8 +195,8 @@ export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
       targetGroup: options.targetGroup,
       timestamp: start,
       requests,
-      healthy: seen?.healthy ?? 0,
-      unhealthy: seen?.unhealthy ?? 0,
+      healthy: seen.healthy,
+      unhealthy: seen.unhealthy,
     });
     // PutMetricData takes at most 1000 data a call.
     for (let i = 0; i < data.length; i += 1000)

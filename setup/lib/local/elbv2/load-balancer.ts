@@ -90,36 +90,40 @@ const runtimeApiAnswers = (port: number): Promise<boolean> =>
     () => false,
   );
 
-/** The listener URL of this prefix's running proxy, if one runs. */
-export async function loadBalancerUrl(prefix: string): Promise<string | undefined> {
-  const docker = (await connectDocker()).container.dockerode;
+/** This prefix's running proxy: its container and where it answers on 127.0.0.1; undefined when none runs. */
+export async function runningProxy(
+  prefix: string,
+): Promise<{ id: string; url: string; apiPort: number; listening: boolean } | undefined> {
   const proxy = (await findRehearsal(prefix)).find((c) => c.role === "proxy" && c.running);
   if (!proxy) return undefined;
-  const info = await docker.getContainer(proxy.id).inspect();
-  return hostPort(info.NetworkSettings.Ports, LISTENER_PORT)
-    ? proxyAddresses(info.NetworkSettings.Ports).url
-    : undefined;
+  const docker = (await connectDocker()).container.dockerode;
+  const ports = (await docker.getContainer(proxy.id).inspect()).NetworkSettings.Ports;
+  return { id: proxy.id, ...proxyAddresses(ports), listening: hostPort(ports, LISTENER_PORT) > 0 };
+}
+
+/** The listener URL of this prefix's running proxy, if one runs. */
+export async function loadBalancerUrl(prefix: string): Promise<string | undefined> {
+  const proxy = await runningProxy(prefix);
+  return proxy?.listening ? proxy.url : undefined;
 }
 
 /**
- * What the prefix's running proxy saw since a time, for the load balancer's
- * metrics (request-metrics.ts): the requests its log records, and how many of
- * the target group's servers are up and how many are not (maintenance, i.e.
- * deregistered, not counted). Undefined when no proxy runs.
+ * What a running proxy saw since a time, for the load balancer's metrics
+ * (request-metrics.ts): the requests its log records, and how many of the
+ * target group's servers are up and how many are not (maintenance, i.e.
+ * deregistered, not counted).
  */
 export async function proxyActivity(
-  prefix: string,
+  proxy: { readonly id: string; readonly apiPort: number },
   sinceSeconds: number,
-): Promise<{ requests: RequestRecord[]; healthy: number; unhealthy: number } | undefined> {
-  const docker = (await connectDocker()).container.dockerode;
-  const proxy = (await findRehearsal(prefix)).find((c) => c.role === "proxy" && c.running);
-  if (!proxy) return undefined;
-  const { apiPort } = proxyAddresses((await docker.getContainer(proxy.id).inspect()).NetworkSettings.Ports);
+): Promise<{ requests: RequestRecord[]; healthy: number; unhealthy: number }> {
   const requests = (await containerLogsSince(proxy.id, sinceSeconds)).flatMap((line) => {
     const r = parseRequestLine(line);
     return r ? [r] : [];
   });
-  const servers = checkReports(await runtimeApi(apiPort, "show stat")).filter((r) => !r.status.startsWith("MAINT"));
+  const servers = checkReports(await runtimeApi(proxy.apiPort, "show stat")).filter(
+    (r) => !r.status.startsWith("MAINT"),
+  );
   const healthy = servers.filter((r) => r.status.startsWith("UP")).length;
   return { requests, healthy, unhealthy: servers.length - healthy };
 }
