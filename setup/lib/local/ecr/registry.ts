@@ -179,5 +179,7 @@ export async function rememberLayers(address: string, repository: string, tag: s
     body: manifest,
   });
   if (!put.ok)
-    throw new Error(`registry ${address}: caching the layers of ${repository}:${tag} answered ${put.status}`);
+    throw new Error(
+      `registry ${address}: caching the layers of ${repository}:${tag} answered ${put.status}: ${(await put.text()).trim().slice(0, 300)}`,
+    );
 }
