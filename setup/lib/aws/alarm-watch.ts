@@ -18,6 +18,8 @@ export interface AlarmChange {
 }
 
 export interface AlarmWatch {
+  /** When the watch's first look (or period) began: the start of the window its metrics are drawn from. */
+  readonly since: Date;
   /** Ends the watch (after the read or period under way); rethrows what made it stop early. */
   stop(): Promise<void>;
   readonly changes: readonly AlarmChange[];
@@ -32,15 +34,21 @@ export function actionsFor(alarm: MetricAlarm, to: AlarmStateValue): string[] {
 }
 
 /**
- * Runs `tick` every `intervalMs` until stopped, one at a time. A tick that throws ends the loop, and
+ * Runs `tick` at `startMs` + k × `intervalMs` (k = 1, 2, …) until stopped, one at a time: a fixed
+ * rate, as CloudWatch's periods follow one another, so that a slow tick does not shift the ones
+ * after it (a tick later than its time runs at once). A tick that throws ends the loop, and
  * `stop()` gives its error back: a watch never ends in silence.
  */
-export function everyUntilStopped(intervalMs: number, tick: () => Promise<void>): { stop(): Promise<void> } {
+export function everyUntilStopped(
+  intervalMs: number,
+  tick: () => Promise<void>,
+  startMs = Date.now(),
+): { stop(): Promise<void> } {
   let stopping = false;
   let failure: Error | undefined;
   const loop = (async () => {
-    while (!stopping) {
-      await new Promise((r) => setTimeout(r, intervalMs));
+    for (let k = 1; !stopping; k++) {
+      await new Promise((r) => setTimeout(r, Math.max(0, startMs + k * intervalMs - Date.now())));
       try {
         await tick();
       } catch (error) {
@@ -64,6 +72,8 @@ export async function pollAlarms(
   alarmNames: readonly string[],
   options: { readonly intervalMs: number; readonly onChange?: (change: AlarmChange) => void },
 ): Promise<AlarmWatch> {
+  // CloudWatch's one-minute periods begin on the minute: the window of the watch starts at this one's.
+  const since = new Date(Math.floor(Date.now() / 60_000) * 60_000);
   const read = async () =>
     (await cw.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames] }))).MetricAlarms ?? [];
   const states = new Map((await read()).map((a) => [a.AlarmName ?? "", a.StateValue ?? "INSUFFICIENT_DATA"]));
@@ -80,5 +90,5 @@ export async function pollAlarms(
       options.onChange?.(change);
     }
   });
-  return { changes, stop: () => loop.stop() };
+  return { since, changes, stop: () => loop.stop() };
 }

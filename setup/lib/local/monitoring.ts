@@ -35,6 +35,9 @@ import { EMULATOR_ACCOUNT_ID } from "./emulator/moto.ts";
 import { PUBLISHED_METRICS, periodMetrics, samplesOf } from "./elbv2/request-metrics.ts";
 import { type HeldSubscription, holdSubscriptions } from "./sns/held.ts";
 
+/** How long after a period ends its requests are read: HAProxy's log reaches the engine within it. */
+const LOG_GRACE_MS = 250;
+
 export interface MonitoringStack {
   readonly cfn: CloudFormationClient;
   readonly stackName: string;
@@ -181,11 +184,15 @@ export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
     );
   const periodMs = (([...periods][0] ?? 60) * 1000) / options.speedup;
   const changes: AlarmChange[] = [];
-  let since = Date.now() / 1000;
+  // Periods begin on a whole second and follow one another exactly, as CloudWatch's do: a query
+  // over the watch's window (GetMetricData from `first`, one period a datapoint) finds one
+  // datapoint in each.
+  const first = Math.ceil(Date.now() / 1000);
+  let since = first;
   let index = 0;
 
   const onePeriod = async () => {
-    const end = Date.now() / 1000;
+    const end = since + periodMs / 1000;
     const seen = await proxyActivity(proxy, since);
     const requests = seen.requests.filter((r) => r.at.getTime() / 1000 >= since && r.at.getTime() / 1000 < end);
     const start = new Date(since * 1000);
@@ -236,6 +243,7 @@ export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
     options.onPeriod?.({ index: index++, alarms: states, requests: requests.length });
   };
 
-  const loop = everyUntilStopped(periodMs, onePeriod);
-  return { changes, stop: () => loop.stop() };
+  // Each period is read a little after it ends, so that the proxy's log holds its last requests.
+  const loop = everyUntilStopped(periodMs, onePeriod, first * 1000 + LOG_GRACE_MS);
+  return { since: new Date(first * 1000), changes, stop: () => loop.stop() };
 }
