@@ -12,6 +12,9 @@ export default defineConfig({
     // Two cores: one file at a time per core keeps emulator start-up predictable.
     maxWorkers: 2,
     // Where runs are recorded (setup/lib/run-records.ts): this test run's own, never the person's home.
-    env: { LAB_STATE_DIR: join(tmpdir(), `aws-cicd-lab-test-runs-${process.pid}`) },
+    env: {
+      LAB_STATE_DIR: join(tmpdir(), `aws-cicd-lab-test-runs-${process.pid}`),
+      LAB_PICTURES_DIR: join(tmpdir(), `aws-cicd-lab-test-pictures-${process.pid}`),
+    },
   },
 });

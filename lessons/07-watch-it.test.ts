@@ -1,5 +1,7 @@
 // Lesson 07: alarms on what users feel, a notification for every change, a dashboard.
 import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand } from "@aws-sdk/client-cloudwatch";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { check } from "../setup/checks/07-watch-it.ts";
 import { lesson } from "../setup/lesson.ts";
@@ -49,5 +51,28 @@ describe("lesson 07: watch it", { timeout: 300_000 }, () => {
     expect((await cw.send(new GetDashboardCommand({ DashboardName: "lesson-07-app" }))).DashboardBody).toContain(
       "TargetResponseTime",
     );
+
+    // The dashboard drawn from the lesson's metric data, where the narration says.
+    const png = /dashboard drawn \(([^)]*)\): (\S+\.png)/.exec(narration);
+    expect(png?.[2], narration).toBe(join(process.env.LAB_PICTURES_DIR ?? "", "lesson-07-app.png"));
+    expect((await readFile(png?.[2] ?? "")).subarray(1, 4).toString("latin1")).toBe("PNG");
+    const svg = await readFile(join(process.env.LAB_PICTURES_DIR ?? "", "lesson-07-app.svg"), "utf8");
+    const points = (series: string) =>
+      [
+        ...svg.matchAll(
+          /aria-label="time: [^"]*; value: ([^;"]*); series: ([^"]*)" role="graphics-symbol" aria-roledescription="point"/g,
+        ),
+      ]
+        .filter((m) => m[2] === series)
+        .map((m) => Number(m[1]));
+    // The slow requests are in the p90 graph (above the 1 s threshold), beside the fast ones before them.
+    expect(Math.max(...points("p90"))).toBeGreaterThan(1);
+    expect(Math.min(...points("p90"))).toBeLessThan(1);
+    // The emulator answered the plain statistics: requests every period with traffic, healthy tasks every period.
+    expect(points("requests").length).toBeGreaterThanOrEqual(3);
+    expect(points("healthy").every((n) => n === 2)).toBe(true);
+    // The ALB publishes no zero counts: no 5xx, no points (the graph says there is no data).
+    expect(points("5xx")).toEqual([]);
+    expect(svg).toContain(">lesson-07-latency-p90</text>");
   });
 });

@@ -5,13 +5,16 @@
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import type { AlarmChange } from "./lib/aws/alarm-watch.ts";
 import { readInbox } from "./lib/aws/alarm-inbox.ts";
+import { metricQueries } from "./lib/aws/dashboard-body.ts";
 import { forwardedTargetGroup, loadBalancerFullName, targetGroupFullName } from "./lib/aws/monitoring-names.ts";
 import { monitoringNames, prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "./lib/aws/naming.ts";
 import { deployStack, describeStack, outputsOf } from "./lib/aws/stacks.ts";
 import type { RunContext } from "./lib/context.ts";
+import { readDashboard, seriesSpec, writeDashboardPicture } from "./lib/dashboard.ts";
 import { StepError } from "./lib/errors.ts";
 import { watchTraffic } from "./lib/traffic.ts";
 import { withSpinner } from "./lib/ui/narrator.ts";
+import { terminalChart } from "./lib/ui/terminal-chart.ts";
 
 export const title = "Watch it";
 
@@ -75,8 +78,9 @@ the app slow on purpose with GET ${SLOW_PATH}, and watches the alarm go off and 
   // By name, as the template names them (the emulator drops outputs that refer to what it skipped).
   const { latencyAlarm: latency, errorsAlarm: errors, dashboard } = monitoringNames(prefix);
   // The latency alarm's state: read once here, then kept by the watch's reports (no second poll).
-  let latencyState = (await aws.cw.send(new DescribeAlarmsCommand({ AlarmNames: [latency] }))).MetricAlarms?.[0]
-    ?.StateValue;
+  const latencyAlarm = (await aws.cw.send(new DescribeAlarmsCommand({ AlarmNames: [latency] }))).MetricAlarms?.[0];
+  let latencyState = latencyAlarm?.StateValue;
+  const widgets = await readDashboard(ctx, dashboard);
   const changes: AlarmChange[] = [];
   const watch = await target.watchAlarms(ctx, {
     ...names,
@@ -89,6 +93,17 @@ the app slow on purpose with GET ${SLOW_PATH}, and watches the alarm go off and 
       ui.info(`${c.alarm}: ${c.from} → ${c.to}. ${c.reason}`);
     },
   });
+  // On a terminal: the p90 the alarm watches, as the dashboard graphs it, each time the alarm has changed.
+  const latencySeries = seriesSpec(widgets, "TargetResponseTime", "p90");
+  const showLatency = async () => {
+    if (!ui.tty || !latencySeries) return;
+    const [p90] = await target.metricData(ctx, metricQueries([latencySeries]), { start: watch.since, end: new Date() });
+    const values = (p90?.points ?? []).map((p) => p.value);
+    const chart = terminalChart({ values, threshold: latencyAlarm?.Threshold, unit: " s", color: config.color });
+    if (chart.length > 0)
+      ui.info(`p90 response time, a point a period with requests (the alarm's threshold flat, from zero):`);
+    for (const line of chart) ui.info(line);
+  };
   /** Until the latency alarm is `to`, or went there since the wait began (a state can pass between two looks). */
   const until = (to: string, periods: number, label: string) =>
     withSpinner(ui, label, async () => {
@@ -113,6 +128,7 @@ the app slow on purpose with GET ${SLOW_PATH}, and watches the alarm go off and 
       } finally {
         await fast.stop();
       }
+      await showLatency();
     }
     const slow = Array.from({ length: SLOW_CALLERS }, () => watchTraffic(`${appUrl}${SLOW_PATH}`, 100));
     try {
@@ -122,19 +138,35 @@ the app slow on purpose with GET ${SLOW_PATH}, and watches the alarm go off and 
       await Promise.all(slow.map((s) => s.stop({ finish: true })));
     }
     ui.ok(`${latency} went off: the slowest tenth of the answers took more than 1 s, in 2 of 3 periods.`);
+    await showLatency();
     await until("OK", 8, `no more slow requests: waiting for ${latency} to clear`);
     ui.ok(`${latency} is OK again: with no slow requests, its missing datapoints count as not breaching.`);
   } finally {
     await watch.stop();
   }
 
+  const drawn = await withSpinner(
+    ui,
+    `drawing the dashboard ${dashboard} from its metric data`,
+    () => writeDashboardPicture(ctx, dashboard, { start: watch.since, end: new Date() }, config.picturesDir),
+    {
+      done: (d) =>
+        `dashboard drawn (${Object.entries(d.points)
+          .map(([label, n]) => `${label} ${n}`)
+          .join(", ")} datapoints): ${d.png}`,
+    },
+  );
+  ui.info(`The same as SVG: ${drawn.svg}`);
+  if (config.inDemoImage)
+    ui.info("(Inside the image: mount ~/.aws-cicd-lab at /home/lab/.aws-cicd-lab, as the README shows, to keep it.)");
+
   const inbox = await readInbox(aws.sqs, deployed.outputs.InboxUrl ?? "");
   ui.info(`The inbox (${deployed.outputs.InboxUrl}) holds what the topic announced:`);
   for (const n of inbox.slice(-4)) ui.info(`  ${n.subject} - ${n.reason}`);
   ui.info(
     target.kind === "aws"
-      ? `The dashboard: https://${config.aws.region}.console.aws.amazon.com/cloudwatch/home?region=${config.aws.region}#dashboards/dashboard/${dashboard}`
-      : `The dashboard ${dashboard} is held in the emulator (its body, as the template defines it, answers GetDashboard); the CloudWatch console draws it on AWS.`,
+      ? `The dashboard in the console: https://${config.aws.region}.console.aws.amazon.com/cloudwatch/home?region=${config.aws.region}#dashboards/dashboard/${dashboard}`
+      : `The dashboard ${dashboard} is held in the emulator (its body, as the template defines it, answers GetDashboard); on AWS the CloudWatch console draws it too.`,
   );
 }
 

@@ -2,10 +2,16 @@
 // their states (setup/lib/aws/alarm-watch.ts) and reports each change once,
 // with CloudWatch's reason and the topics it notified. Mocked with the shapes
 // DescribeAlarms answers with.
-import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type MetricAlarm,
+} from "@aws-sdk/client-cloudwatch";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { type AlarmChange, pollAlarms } from "../setup/lib/aws/alarm-watch.ts";
+import { getMetricData } from "../setup/lib/aws/metric-data.ts";
 
 const cw = mockClient(CloudWatchClient);
 afterEach(() => cw.reset());
@@ -62,5 +68,52 @@ describe("following alarms on AWS", () => {
     });
     while (call < 2) await new Promise((r) => setTimeout(r, 5));
     await expect(watch.stop()).rejects.toThrow(/not authorized to perform: cloudwatch:DescribeAlarms/);
+  });
+});
+
+describe("the dashboard's metric data on AWS", () => {
+  const query = (Id: string, Stat: string) => ({
+    Id,
+    Label: Id,
+    MetricStat: {
+      Metric: { Namespace: "AWS/ApplicationELB", MetricName: "TargetResponseTime" },
+      Period: 60,
+      Stat,
+    },
+  });
+  const at = (minute: number) => new Date(Date.UTC(2026, 11, 8, 1, minute));
+
+  it("reads every page of GetMetricData, each series oldest first, without the values CloudWatch had none of", async () => {
+    cw.on(GetMetricDataCommand)
+      .resolvesOnce({
+        MetricDataResults: [
+          { Id: "p90", Timestamps: [at(2), at(0)], Values: [2.1, 0.01] },
+          { Id: "requests", Timestamps: [at(0)], Values: [40] },
+        ],
+        NextToken: "page-2",
+      })
+      .resolvesOnce({ MetricDataResults: [{ Id: "p90", Timestamps: [at(1), at(3)], Values: [1.5, Number.NaN] }] });
+    const window = { start: at(0), end: at(5) };
+    const series = await getMetricData(
+      new CloudWatchClient({ region: "eu-west-1" }),
+      [query("p90", "p90"), query("requests", "Sum")],
+      window,
+    );
+    expect(series.map((s) => [s.label, s.points.map((p) => [p.at.getUTCMinutes(), p.value])])).toEqual([
+      [
+        "p90",
+        [
+          [0, 0.01],
+          [1, 1.5],
+          [2, 2.1],
+        ],
+      ],
+      ["requests", [[0, 40]]],
+    ]);
+    const calls = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
+    // Two calls, the second with the first's token (the paginator reuses one input object).
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.NextToken).toBe("page-2");
+    expect(calls[0]).toMatchObject({ StartTime: window.start, EndTime: window.end, ScanBy: "TimestampAscending" });
   });
 });

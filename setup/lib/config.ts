@@ -1,6 +1,8 @@
 // Configuration is read here, once, from flags and the environment, into a
 // frozen Config. Nothing else in the project reads process.env for settings.
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
@@ -70,6 +72,8 @@ export interface Config {
   readonly inDemoImage: boolean;
   /** Where this machine records which prefixes have runs where (setup/lib/run-records.ts). */
   readonly recordsDir: string;
+  /** Where lessons write what they draw (lesson 07's dashboard): LAB_PICTURES_DIR, else ~/.aws-cicd-lab/pictures. */
+  readonly picturesDir: string;
 }
 
 /** Names under which `npm run images` tags the images it builds itself. */
@@ -316,5 +320,6 @@ export function readConfig(
     color: terminal.stderrIsTTY && nonEmpty(env.NO_COLOR) === undefined,
     inDemoImage: env.LAB_DEMO_IMAGE === "1",
     recordsDir: recordsDir(env),
+    picturesDir: env.LAB_PICTURES_DIR ?? join(env.HOME ?? homedir(), ".aws-cicd-lab", "pictures"),
   });
 }

@@ -19,6 +19,7 @@ import {
   stopPipeline,
 } from "../lib/aws/cleanup.ts";
 import { leftovers } from "../lib/aws/leftovers.ts";
+import { getMetricData } from "../lib/aws/metric-data.ts";
 import {
   codeCommitRepositoryName,
   ecrRepositoryName,
@@ -171,6 +172,8 @@ export function awsTarget(config: Config): Target {
     watchAlarms: (ctx, watch) =>
       pollAlarms(ctx.aws.cw, watch.alarmNames, { intervalMs: 15_000, onChange: watch.onChange }),
     alarmPeriodSeconds: 60,
+    metricData: (ctx, queries, window) => getMetricData(ctx.aws.cw, queries, window),
+    metricDataNote: `AWS ${region}: GetMetricData, one point a minute (the ALB publishes only while requests flow)`,
 
     finishRun() {
       return Promise.resolve();

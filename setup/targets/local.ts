@@ -34,6 +34,7 @@ import {
   releaseHeldMonitoring,
   watchAlarms,
   CLOUDWATCH_SPEEDUP,
+  rehearsalMetricData,
   releaseHeldPipeline,
   releaseLocally,
   releaseVpcForDelete,
@@ -243,6 +244,9 @@ export function localTarget(config: Config): Target {
         onChange: watch.onChange,
       }),
     alarmPeriodSeconds: 60 / CLOUDWATCH_SPEEDUP,
+    metricData: (ctx, queries, window) =>
+      rehearsalMetricData({ cw: ctx.aws.cw, prefix, speedup: CLOUDWATCH_SPEEDUP }, queries, window),
+    metricDataNote: `the rehearsal: the emulator's CloudWatch, percentiles from the load balancer stand-in's log; one 60 s period lasts ${60 / CLOUDWATCH_SPEEDUP} s here`,
 
     async finishRun(ctx, teardown) {
       if (config.keep) {

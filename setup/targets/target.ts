@@ -3,7 +3,9 @@
 // it and hold no branch on the target themselves. The local target grows
 // stand-ins here (a build container, a registry, a load balancer, tasks)
 // without the steps changing.
+import type { MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import type { AlarmChange, AlarmWatch } from "../lib/aws/alarm-watch.ts";
+import type { SeriesData, TimeWindow } from "../lib/aws/metric-data.ts";
 import type { DeployOptions } from "../lib/aws/stacks.ts";
 import type { AwsClients } from "../lib/aws/clients.ts";
 import type { CurrentSource } from "../lib/aws/source.ts";
@@ -149,6 +151,14 @@ export interface Target {
   watchAlarms(ctx: TargetContext, watch: AlarmWatchInput): Promise<AlarmWatch>;
   /** Step 07: how long one alarm period (60 s on AWS) lasts on this target, in seconds. */
   readonly alarmPeriodSeconds: number;
+  /** Step 07: GetMetricData as CloudWatch answers it, queries' periods on AWS's clock, read only. */
+  metricData(
+    ctx: Omit<TargetContext, "ui" | "signal">,
+    queries: readonly MetricDataQuery[],
+    window: TimeWindow,
+  ): Promise<SeriesData[]>;
+  /** Step 07: where the dashboard picture's data comes from, and on what clock (under its title). */
+  readonly metricDataNote: string;
 
   /** At the end of a run: the local rehearsal removes itself unless --keep. */
   finishRun(ctx: TargetContext, teardown: () => Promise<void>): Promise<void>;

@@ -48,5 +48,6 @@ export { ensureEmulator } from "./emulator/rehearsal.ts";
 export { connectDocker, removeContainers, requireImage, useRyukIfAvailable } from "./engine/client.ts";
 export { findRehearsal } from "./engine/rehearsal.ts";
 export { holdMonitoring, monitoringStack, releaseHeldMonitoring, watchAlarms } from "./monitoring.ts";
+export { rehearsalMetricData } from "./cloudwatch/metric-data.ts";
 export { releaseLocally } from "./release.ts";
 export { deleteBucketLeftBehind } from "./s3/bucket.ts";

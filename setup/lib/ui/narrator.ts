@@ -15,6 +15,8 @@ export interface Spinner {
 
 export interface Narrator {
   readonly color: ChalkInstance;
+  /** Whether it speaks to a terminal (pictures drawn in characters are for a person, not a log). */
+  readonly tty: boolean;
   /** "Step 02 · Seed the repository"; with an empty step, just the title. */
   heading(step: string, title: string): void;
   /** Why the step exists and what it will do: shown before it runs. */
@@ -57,6 +59,7 @@ export function createNarrator(options: NarratorOptions): Narrator {
 
   return {
     color: c,
+    tty: options.tty,
     heading(step, title) {
       print("");
       print(c.bold.cyan(step ? `━━ Step ${step} · ${title} ━━` : `━━ ${title} ━━`));
