@@ -276,9 +276,11 @@ function actionsInCode(): Map<string, string> {
           .trim()
           .split(/\s+as\s+/) as [string, string | undefined];
         if (name.endsWith("Command")) commandService.set(alias ?? name, `${m[2]}|${name}`);
+        // A paginator sends its operation's command itself: paginateGetMetricData → GetMetricDataCommand.
+        if (name.startsWith("paginate")) commandService.set(alias ?? name, `${m[2]}|${name.slice(8)}Command`);
       }
     }
-    for (const m of text.matchAll(/new ([A-Za-z0-9]+)\(/g)) {
+    for (const m of text.matchAll(/(?:new |\b)([A-Za-z0-9]+)\(/g)) {
       const known = commandService.get(m[1] as string);
       if (!known) continue;
       const [pkg, name] = known.split("|") as [string, string];

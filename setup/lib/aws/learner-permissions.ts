@@ -196,6 +196,12 @@ export function learnerPermissions(prefix: string, accountId: string, region: st
       resource: arn("cloudwatch", `alarm:${prefix}-*`),
     },
     {
+      why: "lesson 07 draws its dashboard from the metric data",
+      actions: ["cloudwatch:GetMetricData"],
+      // GetMetricData names no metric resource IAM can scope to (only optional metric datasets).
+      resource: "*",
+    },
+    {
       why: "teardown's last check asks whether lesson 07's topic is really gone",
       actions: ["sns:GetTopicAttributes"],
       resource: arn("sns", monitoringNames(prefix).topic),
