@@ -1,7 +1,8 @@
 // npm run docs:transcripts: fills the "What you should see" blocks of the
 // lesson pages with a real run of each command, against a fresh local
 // rehearsal (prefix demo), and removes the rehearsal afterwards.
-// Each `<!-- transcript: CMD -->` marker is followed by the output of CMD.
+// Each `<!-- transcript: CMD -->` marker is followed by the output of CMD;
+// lesson 07's dashboard picture lands in docs/lessons/pictures.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +16,8 @@ const env = {
   NO_COLOR: "1",
   REGION: undefined,
   AWS_ENDPOINT_URL: undefined,
+  // Lesson 07 draws its dashboard here, relative to the root, so the page shows the picture its transcript names.
+  LAB_PICTURES_DIR: "docs/lessons/pictures",
 };
 const MARKER = /<!-- transcript: (.+?) -->\n(?:\n```text\n[\s\S]*?\n```\n)?/g;
 
