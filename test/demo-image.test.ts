@@ -119,6 +119,28 @@ describe("the demo image", () => {
     expect(run.output).toMatch(/Usage: bin\/run/);
   });
 
+  it("draws lesson 07's dashboard picture: the PNG renderer's prebuilt binary and its font are in the image", async () => {
+    const script = `
+      const { drawDashboard } = await import("/lab/setup/lib/ui/dashboard-picture.ts");
+      const at = new Date("2026-12-08T01:00:00Z");
+      const { svg, png } = await drawDashboard({
+        dashboard: "lab-demo-app", note: "in the image", alarms: [], window: { start: at, end: new Date(+at + 120000) },
+        widgets: [{ type: "metric", x: 0, y: 0, width: 24, height: 6, title: "Requests", thresholds: [],
+          series: [{ id: "m0", label: "requests", namespace: "AWS/ApplicationELB", metricName: "RequestCount", dimensions: [], stat: "Sum", period: 60 }] }],
+        series: [{ id: "m0", label: "requests", points: [{ at, value: 3 }, { at: new Date(+at + 60000), value: 5 }] }],
+      });
+      // The same SVG without any font: no text is drawn, so the PNG is smaller.
+      const { Resvg } = await import("@resvg/resvg-js");
+      const bare = new Resvg(svg, { font: { loadSystemFonts: false, fontFiles: [] } }).render().asPng();
+      console.log(svg.includes(">Requests</text>"), png.subarray(1, 4).toString("latin1"), png.length, bare.length);`;
+    const { code, output } = await runImage(["--input-type=module", "-e", script], { Entrypoint: ["node"] });
+    expect(code, output).toBe(0);
+    const [hasTitle, magic, size, bare] = output.trim().split(" ");
+    expect([hasTitle, magic]).toEqual(["true", "PNG"]);
+    // Its text is drawn, with the font the package ships: a third larger than the same picture without a font.
+    expect(Number(size), output).toBeGreaterThan(1.3 * Number(bare));
+  });
+
   it("runs as an unprivileged user and holds no credentials or secrets", async () => {
     const { output } = await runImage(["-c", "id -u; ls -a /home/lab; env"], { Entrypoint: ["sh"] });
     const [uid] = output.trim().split("\n");
