@@ -9,8 +9,8 @@ import {
   type MetricAlarm,
 } from "@aws-sdk/client-cloudwatch";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
-import { type AlarmChange, pollAlarms } from "../setup/lib/aws/alarm-watch.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type AlarmChange, everyUntilStopped, pollAlarms } from "../setup/lib/aws/alarm-watch.ts";
 import { getMetricData } from "../setup/lib/aws/metric-data.ts";
 
 const cw = mockClient(CloudWatchClient);
@@ -115,5 +115,41 @@ describe("the dashboard's metric data on AWS", () => {
     expect(calls).toHaveLength(2);
     expect(calls[1]?.NextToken).toBe("page-2");
     expect(calls[0]).toMatchObject({ StartTime: window.start, EndTime: window.end, ScanBy: "TimestampAscending" });
+  });
+});
+
+describe("a watch's clock (everyUntilStopped)", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("ticks at a fixed rate from its start: a slow tick does not shift the next ones", async () => {
+    vi.useFakeTimers();
+    const start = Date.now();
+    const at: number[] = [];
+    const loop = everyUntilStopped(
+      60_000,
+      async () => {
+        at.push(Date.now() - start);
+        await new Promise((r) => setTimeout(r, 40_000));
+      },
+      start,
+    );
+    await vi.advanceTimersByTimeAsync(200_000);
+    expect(at).toEqual([60_000, 120_000, 180_000]);
+    const stopped = loop.stop();
+    await vi.advanceTimersByTimeAsync(40_000);
+    await stopped;
+  });
+
+  it("stops at once between ticks, without sitting out the interval", async () => {
+    vi.useFakeTimers();
+    let ticks = 0;
+    const loop = everyUntilStopped(60_000, async () => {
+      ticks += 1;
+    });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(ticks).toBe(1);
+    // No time passes: the wait for the next tick ends with stop().
+    await loop.stop();
+    expect(ticks).toBe(1);
   });
 });

@@ -34,7 +34,8 @@ export function actionsFor(alarm: MetricAlarm, to: AlarmStateValue): string[] {
 }
 
 /**
- * Runs `tick` at `startMs` + k × `intervalMs` (k = 1, 2, …) until stopped, one at a time: a fixed
+ * Runs `tick` at `startMs` + k × `intervalMs` (k = 1, 2, …) until stopped (a tick under way is
+ * finished; a wait for the next one ends at once), one at a time: a fixed
  * rate, as CloudWatch's periods follow one another, so that a slow tick does not shift the ones
  * after it (a tick later than its time runs at once). A tick that throws ends the loop, and
  * `stop()` gives its error back: a watch never ends in silence.
@@ -46,9 +47,18 @@ export function everyUntilStopped(
 ): { stop(): Promise<void> } {
   let stopping = false;
   let failure: Error | undefined;
+  // The wait for the next tick, which stop() ends at once: a stopped watch does not sit out its interval.
+  let wake = () => {};
   const loop = (async () => {
     for (let k = 1; !stopping; k++) {
-      await new Promise((r) => setTimeout(r, Math.max(0, startMs + k * intervalMs - Date.now())));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, startMs + k * intervalMs - Date.now()));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (stopping) return;
       try {
         await tick();
       } catch (error) {
@@ -60,6 +70,7 @@ export function everyUntilStopped(
   return {
     async stop() {
       stopping = true;
+      wake();
       await loop;
       if (failure) throw failure;
     },
