@@ -143,8 +143,9 @@ describe("a watch's clock (everyUntilStopped)", () => {
   it("stops at once between ticks, without sitting out the interval", async () => {
     vi.useFakeTimers();
     let ticks = 0;
-    const loop = everyUntilStopped(60_000, async () => {
+    const loop = everyUntilStopped(60_000, () => {
       ticks += 1;
+      return Promise.resolve();
     });
     await vi.advanceTimersByTimeAsync(60_000);
     expect(ticks).toBe(1);
