@@ -8,6 +8,8 @@ import { readImages } from "../setup/lib/config.ts";
 import { PrerequisiteError } from "../setup/lib/errors.ts";
 import { connectDocker, removeContainers } from "../setup/lib/local/engine/client.ts";
 import {
+  ALTERNATE_TARGET,
+  applyGroupWeights,
   deregisterTarget,
   describeTargetHealth,
   ensureLoadBalancer,
@@ -16,6 +18,7 @@ import {
   type ListenerSettings,
   registerTarget,
   removeTaskNetwork,
+  targetWeight,
 } from "../setup/lib/local/elbv2/load-balancer.ts";
 import { findRehearsal, rehearsalLabels } from "../setup/lib/local/engine/rehearsal.ts";
 import { probe } from "../setup/lib/probe.ts";
@@ -207,4 +210,40 @@ describe("HAProxy standing in for the load balancer", () => {
     // The other target kept answering.
     expect(seen.total).toBeGreaterThan(seen.failed);
   }, 60_000);
+
+  it("shares the rule's requests between two target groups by the forward action's weights (canary)", async () => {
+    const lb = await ensureLoadBalancer(spec());
+    // From no targets: two of the service's group, two of the alternate group, every one healthy.
+    for (const t of await describeTargetHealth(lb)) await deregisterTarget(lb, t.id, { drain: false });
+    const ids = ["task-s1", "task-s2", `${ALTERNATE_TARGET}task-g1`, `${ALTERNATE_TARGET}task-g2`];
+    for (const id of ids) {
+      const alternate = id.startsWith(ALTERNATE_TARGET);
+      // A target of a group with no weight gets none from the start: it is checked, never sent requests.
+      await registerTarget(lb, id, (await startTarget(id)).address, { weight: alternate ? 0 : 100 });
+    }
+    for (const id of ids)
+      await until(`${id} healthy`, async () => ((await healthOf(lb, id)) === "healthy" ? true : undefined));
+    const shareOfAlternate = async () => {
+      let alternate = 0;
+      for (let i = 0; i < 200; i++)
+        if ((await probe<{ name: string }>(lb.url)).json?.name?.startsWith(ALTERNATE_TARGET)) alternate += 1;
+      return alternate / 200;
+    };
+    expect(await shareOfAlternate()).toBe(0);
+    await applyGroupWeights(lb, { service: 90, alternate: 10 });
+    // Weighted round robin is exact over its cycle: 10 % within a point.
+    expect(Math.abs((await shareOfAlternate()) - 0.1)).toBeLessThanOrEqual(0.01);
+    await applyGroupWeights(lb, { service: 0, alternate: 100 });
+    expect(await shareOfAlternate()).toBe(1);
+    await applyGroupWeights(lb, { service: 100, alternate: 0 });
+    expect(await shareOfAlternate()).toBe(0);
+  }, 60_000);
+
+  it("weighs each target by its group's share divided among the group's targets", () => {
+    expect([targetWeight(90, 2), targetWeight(10, 2), targetWeight(100, 1), targetWeight(0, 3)]).toEqual([
+      90, 10, 200, 0,
+    ]);
+    // Never rounded to nothing while the group has a share.
+    expect(targetWeight(1, 5)).toBe(1);
+  });
 });

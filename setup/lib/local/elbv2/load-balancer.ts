@@ -222,7 +222,12 @@ async function command(lb: LoadBalancer, text: string, expect: RegExp = /^\s*$/)
  * up at once, so it is added with weight 0, forced down, then weighted: down,
  * it gets no requests until its checks bring it up.
  */
-export async function registerTarget(lb: LoadBalancer, id: string, address: string): Promise<void> {
+export async function registerTarget(
+  lb: LoadBalancer,
+  id: string,
+  address: string,
+  { weight = 100 }: { readonly weight?: number } = {},
+): Promise<void> {
   const tg = lb.targetGroup;
   const server = `${BACKEND}/${id}`;
   await command(
@@ -234,8 +239,46 @@ export async function registerTarget(lb: LoadBalancer, id: string, address: stri
   await command(lb, `enable health ${server}`);
   await command(lb, `enable server ${server}`);
   await command(lb, `set server ${server} health down`);
-  await command(lb, `set weight ${server} 100`);
+  await command(lb, `set weight ${server} ${weight}`);
   lb.health.registered(id);
+}
+
+/**
+ * The alternate target group's targets (blue/green and canary deployments)
+ * are named with this before their id: both groups' targets are one HAProxy
+ * backend, with the same health check, and a target's group is in its name,
+ * so it is known again after a restart.
+ */
+export const ALTERNATE_TARGET = "alt.";
+
+/** The share (0-100) of the rule's requests each target group gets: its forward action's weights. */
+export interface GroupWeights {
+  readonly service: number;
+  readonly alternate: number;
+}
+
+/** A target's weight when its group has `groupWeight` of the requests and `targets` targets. */
+export function targetWeight(groupWeight: number, targets: number): number {
+  if (groupWeight <= 0) return 0;
+  // HAProxy weights run 0-256: a group's 0-100 twice over, shared by its targets, never rounded to 0.
+  return Math.max(1, Math.round((groupWeight * 2) / Math.max(1, targets)));
+}
+
+/**
+ * The listener rule's weighted forward, as the ALB applies it: each group gets
+ * its weight's share of the requests, whatever its number of targets (each
+ * target weighs its group's weight divided among them). Applied to the
+ * targets registered now; a target registered later gets its weight from the
+ * weights then (targetWeight).
+ */
+export async function applyGroupWeights(lb: LoadBalancer, weights: GroupWeights): Promise<void> {
+  const ids = checkReports(await runtimeApi(lb.apiPort, "show stat")).map((r) => r.id);
+  const alternate = ids.filter((id) => id.startsWith(ALTERNATE_TARGET));
+  const service = ids.filter((id) => !id.startsWith(ALTERNATE_TARGET));
+  for (const id of service)
+    await command(lb, `set weight ${BACKEND}/${id} ${targetWeight(weights.service, service.length)}`);
+  for (const id of alternate)
+    await command(lb, `set weight ${BACKEND}/${id} ${targetWeight(weights.alternate, alternate.length)}`);
 }
 
 /** The target group's targets and their health: HAProxy's statistics, judged by the health model. */
