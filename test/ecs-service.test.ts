@@ -58,6 +58,7 @@ function definition(
     ...deployment,
     healthCheckGracePeriodSeconds: 10,
     circuitBreaker: { enable: true, rollback: true },
+    strategy: { kind: "ROLLING" },
     container: {
       name: "app",
       image: IMAGE,

@@ -44,6 +44,7 @@ export function definition(
     maximumPercent: deployment.maximumPercent,
     healthCheckGracePeriodSeconds: 10,
     circuitBreaker: breaker,
+    strategy: { kind: "ROLLING" },
     container: {
       name: "app",
       image: IMAGE,

@@ -18,7 +18,9 @@
 // Bake times are alarm periods, so they run on CloudWatch's rehearsal clock.
 import { StepError } from "../../errors.ts";
 import { MIN_GRACE_MS, scaled } from "../clock.ts";
-import type { ServiceDefinition } from "./definition.ts";
+import type { CanaryStrategy, ServiceDefinition } from "./definition.ts";
+
+export type { CanaryStrategy } from "./definition.ts";
 import { circuitBreakerThreshold, type RolloutResult } from "./deployment.ts";
 import {
   type DeploymentClock,
@@ -29,16 +31,6 @@ import {
   type TaskRuntime,
   taskName,
 } from "./runtime.ts";
-
-/** DeploymentConfiguration's canary settings, with the alarms that roll a release back. */
-export interface CanaryStrategy {
-  readonly canaryPercent: number;
-  readonly canaryBakeMinutes: number;
-  readonly bakeMinutes: number;
-  readonly alarms: { readonly names: readonly string[]; readonly enable: boolean; readonly rollback: boolean };
-  /** The target group green's tasks go to; the service's own (ServiceDefinition.targetGroupArn) is the other. */
-  readonly alternateTargetGroupArn: string;
-}
 
 /** The lifecycle stages ECS reports for a canary deployment, in order (no test listener: its two are skipped). */
 export const CANARY_STAGES = [

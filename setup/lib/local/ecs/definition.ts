@@ -30,6 +30,19 @@ export interface ContainerDefinition {
   readonly user?: string;
 }
 
+/** DeploymentConfiguration's canary settings, with the alarms that roll a release back. */
+export interface CanaryStrategy {
+  readonly canaryPercent: number;
+  readonly canaryBakeMinutes: number;
+  readonly bakeMinutes: number;
+  readonly alarms: { readonly names: readonly string[]; readonly enable: boolean; readonly rollback: boolean };
+  /** The target group green's tasks go to; the service's own (ServiceDefinition.targetGroupArn) is the other. */
+  readonly alternateTargetGroupArn: string;
+}
+
+/** How ECS deploys a new revision: DeploymentConfiguration's Strategy (ROLLING when the template sets none). */
+export type DeploymentStrategy = { readonly kind: "ROLLING" } | ({ readonly kind: "CANARY" } & CanaryStrategy);
+
 export interface ServiceDefinition {
   readonly serviceName: string;
   readonly taskDefinition: string;
@@ -40,6 +53,7 @@ export interface ServiceDefinition {
   readonly maximumPercent: number;
   readonly healthCheckGracePeriodSeconds: number;
   readonly circuitBreaker: { readonly enable: boolean; readonly rollback: boolean };
+  readonly strategy: DeploymentStrategy;
   readonly container: ContainerDefinition;
   readonly targetGroup: TargetGroupSettings;
   /** The target group's ARN, for ECS's event messages. */
@@ -98,6 +112,15 @@ export function serviceDefinition(service: Template, environment: Template): Ser
   const port = Number((container.PortMappings as Array<{ ContainerPort: unknown }> | undefined)?.[0]?.ContainerPort);
   const deployment = (ecs.DeploymentConfiguration ?? {}) as Props;
   const breaker = (deployment.DeploymentCircuitBreaker ?? {}) as Props;
+  const [balanced] = (ecs.LoadBalancers ?? []) as Props[];
+  const targetGroupArn = text(
+    balanced?.TargetGroupArn,
+    // The rendered rule's forward action holds the group's physical ARN.
+    text(
+      (rule?.Properties?.Actions as Props[] | undefined)?.find((a) => a.Type === "forward")?.TargetGroupArn,
+      group.id,
+    ),
+  );
   return {
     serviceName: String(ecs.ServiceName),
     taskDefinition: String(task.Family),
@@ -107,6 +130,7 @@ export function serviceDefinition(service: Template, environment: Template): Ser
     maximumPercent: Number(deployment.MaximumPercent ?? 200),
     healthCheckGracePeriodSeconds: Number(ecs.HealthCheckGracePeriodSeconds ?? 0),
     circuitBreaker: { enable: breaker.Enable === true, rollback: breaker.Rollback === true },
+    strategy: deploymentStrategy(deployment, balanced, targetGroupArn, rule?.Properties),
     container: {
       name: String(container.Name),
       image: String(container.Image),
@@ -118,12 +142,66 @@ export function serviceDefinition(service: Template, environment: Template): Ser
       ...(text(container.User) ? { user: text(container.User) } : {}),
     },
     targetGroup: targetGroupSettings(group.properties),
-    // The rendered rule's forward action holds the group's physical ARN.
-    targetGroupArn: text(
-      (rule?.Properties?.Actions as Array<Props> | undefined)?.find((a) => a.Type === "forward")?.TargetGroupArn,
-      group.id,
-    ),
+    targetGroupArn,
     listener: listenerSettings(environment, rule?.Properties),
+  };
+}
+
+/** The target groups a rule's forward action sends to, with their weights (TargetGroupArn alone: weight 1). */
+export function forwardWeights(rule: Props | undefined): Map<string, number> {
+  const forward = ((rule?.Actions ?? []) as Props[]).find((a) => a.Type === "forward");
+  const groups = ((forward?.ForwardConfig as Props | undefined)?.TargetGroups ?? []) as Props[];
+  if (groups.length > 0) return new Map(groups.map((g) => [text(g.TargetGroupArn), Number(g.Weight ?? 1)]));
+  return new Map<string, number>(forward?.TargetGroupArn ? [[text(forward.TargetGroupArn), 1]] : []);
+}
+
+/**
+ * DeploymentConfiguration's Strategy, with what ECS requires of it refused in
+ * ECS's words: a canary needs the load balancer's AdvancedConfiguration, and,
+ * with no test listener rule, a production rule forwarding to both target
+ * groups. The rehearsal walks ROLLING and CANARY; BLUE_GREEN and LINEAR it
+ * names as AWS's only.
+ */
+function deploymentStrategy(
+  deployment: Props,
+  balanced: Props | undefined,
+  targetGroupArn: string,
+  rule: Props | undefined,
+): DeploymentStrategy {
+  const kind = text(deployment.Strategy, "ROLLING");
+  if (kind === "ROLLING") return { kind };
+  if (kind !== "CANARY")
+    throw new StepError(
+      `The service's deployment strategy is ${kind}: the rehearsal walks ROLLING and CANARY deployments only.`,
+      `Rehearse with CANARY (or ROLLING) in infra/service.yaml; ${kind} runs on AWS as written.`,
+    );
+  const advanced = balanced?.AdvancedConfiguration as Props | undefined;
+  if (!advanced)
+    throw new StepError(
+      "Invalid request provided: advancedConfiguration field is required for all loadBalancers when using a non-ROLLING deployment strategy.",
+      "Give the service's LoadBalancers an AdvancedConfiguration (AlternateTargetGroupArn, ProductionListenerRule, RoleArn) in infra/service.yaml.",
+    );
+  const alternate = text(advanced.AlternateTargetGroupArn);
+  const forwards = forwardWeights(rule);
+  if (!advanced.TestListenerRule && !(forwards.has(targetGroupArn) && forwards.has(alternate)))
+    throw new StepError(
+      "Invalid request provided: For Application LoadBalancer, testListenerRule is required when productionListenerRule is not associated with both targetGroup and alternateTargetGroup.",
+      "Make the listener rule forward to both target groups (ForwardConfig, weights 1 and 0) in infra/service.yaml.",
+    );
+  const canary = (deployment.CanaryConfiguration ?? {}) as Props;
+  const alarms = (deployment.Alarms ?? {}) as Props;
+  return {
+    kind,
+    // ECS's defaults: 5 %, a 10-minute canary bake; the final bake has none to rely on (set it).
+    canaryPercent: Number(canary.CanaryPercent ?? 5),
+    canaryBakeMinutes: Number(canary.CanaryBakeTimeInMinutes ?? 10),
+    bakeMinutes: Number(deployment.BakeTimeInMinutes ?? 15),
+    alarms: {
+      names: ((alarms.AlarmNames ?? []) as unknown[]).map((n) => text(n)),
+      enable: alarms.Enable === true,
+      rollback: alarms.Rollback === true,
+    },
+    alternateTargetGroupArn: alternate,
   };
 }
 
