@@ -24,6 +24,7 @@ const strategy = (over: Partial<CanaryStrategy> = {}): CanaryStrategy => ({
   bakeMinutes: 1,
   alarms: { names: [ALARM], enable: true, rollback: true },
   alternateTargetGroupArn: GREEN,
+  productionListenerRule: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/alb/1/2/3",
   ...over,
 });
 

@@ -67,6 +67,7 @@ describe("the service's deployment strategy", () => {
       bakeMinutes: 2,
       alarms: { names: [`${PREFIX}-latency-p90`], enable: true, rollback: true },
       alternateTargetGroupArn: GREEN,
+      productionListenerRule: "arn:ListenerRule",
     });
     // The service's own target group comes from its LoadBalancers, not the rule (which forwards to two).
     expect(definition.targetGroupArn).toBe("TargetGroup");

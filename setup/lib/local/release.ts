@@ -6,9 +6,11 @@
 // load balancer stand-in, whose listener on 127.0.0.1 is the app's URL).
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { CodeBuildClient } from "@aws-sdk/client-codebuild";
 import type { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import type { ECRClient } from "@aws-sdk/client-ecr";
+import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { pipelineName, stackName } from "../aws/naming.ts";
@@ -38,6 +40,8 @@ export interface LocalReleaseInput {
     readonly ecr: ECRClient;
     readonly secrets: SecretsManagerClient;
     readonly logs: CloudWatchLogsClient;
+    readonly elb: ElasticLoadBalancingV2Client;
+    readonly cw: CloudWatchClient;
   };
   readonly deployOptions: DeployOptions;
   readonly onStages?: (executionId: string, stages: readonly StageLine[]) => void;

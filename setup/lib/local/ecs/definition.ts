@@ -38,6 +38,8 @@ export interface CanaryStrategy {
   readonly alarms: { readonly names: readonly string[]; readonly enable: boolean; readonly rollback: boolean };
   /** The target group green's tasks go to; the service's own (ServiceDefinition.targetGroupArn) is the other. */
   readonly alternateTargetGroupArn: string;
+  /** The listener rule whose forward weights ECS shifts (AdvancedConfiguration's ProductionListenerRule). */
+  readonly productionListenerRule: string;
 }
 
 /** How ECS deploys a new revision: DeploymentConfiguration's Strategy (ROLLING when the template sets none). */
@@ -202,6 +204,7 @@ function deploymentStrategy(
       rollback: alarms.Rollback === true,
     },
     alternateTargetGroupArn: alternate,
+    productionListenerRule: text(advanced.ProductionListenerRule),
   };
 }
 

@@ -7,7 +7,9 @@
 // A deployment the circuit breaker rolled back fails the operation with the
 // handler's message. The service's events are kept where the lessons read them.
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { StepError } from "../../errors.ts";
 import { REHEARSAL_SPEEDUP } from "../clock.ts";
@@ -15,6 +17,7 @@ import type { HandlerFailure, ResourceProvider } from "../cloudformation/provide
 import { pullImage } from "../engine/client.ts";
 import { ensureLoadBalancer } from "../elbv2/load-balancer.ts";
 import { secretValue } from "../secretsmanager/secrets.ts";
+import type { CanaryResult } from "./canary.ts";
 import { readServiceDefinition } from "./definition.ts";
 import { recordServiceEvents } from "./events.ts";
 import { rollOutService, type RolloutResult } from "./service.ts";
@@ -29,6 +32,9 @@ export interface ServiceProviderDeps {
     readonly cfn: CloudFormationClient;
     readonly secrets: SecretsManagerClient;
     readonly logs: CloudWatchLogsClient;
+    /** A canary's production rule and alarms. */
+    readonly elb: ElasticLoadBalancingV2Client;
+    readonly cw: CloudWatchClient;
   };
 }
 
@@ -54,7 +60,7 @@ export function ecsServiceProvider(deps: ServiceProviderDeps): ServiceProvider {
       return last;
     },
     async complete({ stackName, template, say, signal }): Promise<HandlerFailure | undefined> {
-      const { cfn, secrets, logs } = deps.clients;
+      const { cfn, secrets, logs, elb, cw } = deps.clients;
       const service = await readServiceDefinition(
         { cfn, secrets },
         deps.prefix,
@@ -92,6 +98,8 @@ export function ecsServiceProvider(deps: ServiceProviderDeps): ServiceProvider {
         // builds on a small machine it would make start-up times, and so health checks, unpredictable.
         memoryMiB: service.memoryMiB,
         lb,
+        elb,
+        cw,
         say: (event) => {
           events.push(event);
           say(event);
@@ -103,6 +111,15 @@ export function ecsServiceProvider(deps: ServiceProviderDeps): ServiceProvider {
       if (result.outcome !== "rolled back") return undefined;
       const logicalId =
         Object.entries(template.Resources).find(([, r]) => r.Type === "AWS::ECS::Service")?.[0] ?? "Service";
+      const alarm = (result as CanaryResult).rollbackReason?.startsWith("alarm ");
+      if (alarm)
+        // No AWS reference quotes the handler's message for an alarm's rollback: this says what happened.
+        return {
+          logicalId,
+          description: "the ECS service",
+          message: "ECS deployment failed: alarm detected",
+          detail: `(${(result as CanaryResult).rollbackReason}; production is back on the previous tasks)`,
+        };
       return {
         logicalId,
         description: "the ECS service",

@@ -1,11 +1,25 @@
 // The local stand-in for the ECS service: ECS's rolling deployment and
-// circuit breaker (deployment.ts) run with the service's tasks as containers
-// on the Docker engine (docker-tasks.ts) and the load balancer stand-in as its
-// target group. Timers (grace period, stop timeout, health checks, draining)
+// circuit breaker (deployment.ts), or its canary deployment (canary.ts), run
+// with the service's tasks as containers on the Docker engine
+// (docker-tasks.ts) and the load balancer stand-in as its target group(s). Timers (grace period, stop timeout, health checks, draining)
 // run `speedup` times faster, like the load balancer's.
 import { setTimeout as sleep } from "node:timers/promises";
-import { deregisterTarget, type LoadBalancer, registerTarget, targetHealthById } from "../elbv2/load-balancer.ts";
-import type { ServiceDefinition } from "./definition.ts";
+import { type CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { StepError } from "../../errors.ts";
+import { CLOUDWATCH_SPEEDUP } from "../clock.ts";
+import {
+  ALTERNATE_TARGET,
+  applyGroupWeights,
+  deregisterTarget,
+  type GroupWeights,
+  type LoadBalancer,
+  registerTarget,
+  targetHealthById,
+} from "../elbv2/load-balancer.ts";
+import { ruleWeights, setRuleWeights } from "../elbv2/rule-weights.ts";
+import { deployCanary } from "./canary.ts";
+import type { CanaryStrategy, ServiceDefinition } from "./definition.ts";
 import { deployService, type RolloutResult } from "./deployment.ts";
 import { dockerTaskRuntime, listDockerTasks, startDockerTask } from "./docker-tasks.ts";
 import type { DeploymentClock, StartedTask, Task, TargetGroup } from "./runtime.ts";
@@ -77,6 +91,9 @@ export const realClock: DeploymentClock = {
 
 export interface RolloutInput extends TaskLaunch {
   readonly lb: LoadBalancer;
+  /** The emulator's ELB (the production rule's weights) and CloudWatch (the alarms' states): a canary's. */
+  readonly elb?: ElasticLoadBalancingV2Client;
+  readonly cw?: CloudWatchClient;
   /** Service events, in ECS's words, as they happen. */
   readonly say: (event: string) => void;
   /** What the deployment waits for, when nothing happened for a while (narration, not an ECS event). */
@@ -92,6 +109,7 @@ export interface RolloutInput extends TaskLaunch {
  * deployment fails with nothing to roll back to.
  */
 export function rollOutService(input: RolloutInput): Promise<RolloutResult> {
+  if (input.service.strategy.kind === "CANARY") return rollOutCanary(input, input.service.strategy);
   return deployService({
     service: input.service,
     ...(input.memoryMiB ? { memoryMiB: input.memoryMiB } : {}),
@@ -101,6 +119,85 @@ export function rollOutService(input: RolloutInput): Promise<RolloutResult> {
     speedup: input.speedup,
     say: input.say,
     ...(input.onWaiting ? { onWaiting: input.onWaiting } : {}),
+    ...(input.signal ? { signal: input.signal } : {}),
+  });
+}
+
+/**
+ * One target group of a canary's two, on the load balancer stand-in: the
+ * alternate group's targets named ALTERNATE_TARGET + id. A target registered
+ * gets no requests until the rule's weights are applied again with it.
+ */
+function groupOnLoadBalancer(lb: LoadBalancer, alternate: boolean, weights: () => GroupWeights): TargetGroup {
+  const name = (id: string) => (alternate ? `${ALTERNATE_TARGET}${id}` : id);
+  const mine = (server: string) => server.startsWith(ALTERNATE_TARGET) === alternate;
+  return {
+    registerTarget: async (id, address) => {
+      await registerTarget(lb, name(id), address, { weight: 0 });
+      await applyGroupWeights(lb, weights());
+    },
+    deregisterTarget: async (id, options) => {
+      await deregisterTarget(lb, name(id), options?.drain === false ? { drain: false } : {});
+    },
+    describeTargetHealth: async () =>
+      new Map(
+        [...(await targetHealthById(lb))]
+          .filter(([server]) => mine(server))
+          .map(([server, health]) => [alternate ? server.slice(ALTERNATE_TARGET.length) : server, health]),
+      ),
+  };
+}
+
+/**
+ * The service's canary deployment (canary.ts) with its tasks on the Docker
+ * engine, its two target groups on the load balancer stand-in, the production
+ * rule's weights in the emulator (ModifyRule) and applied by the stand-in, and
+ * the alarms' states as the emulator holds them (lesson 08 evaluates them
+ * while its release runs; nothing else does, so they stay as they are).
+ */
+async function rollOutCanary(input: RolloutInput, strategy: CanaryStrategy): Promise<RolloutResult> {
+  const { elb, cw, lb, service } = input;
+  if (!elb || !cw)
+    throw new StepError(
+      "A canary deployment needs the emulator's ELB and CloudWatch clients.",
+      "Release through the pipeline (bin/lesson), which gives them.",
+    );
+  const rule = strategy.productionListenerRule;
+  const serviceArn = service.targetGroupArn;
+  const alternateArn = strategy.alternateTargetGroupArn;
+  let weights = await ruleWeights(elb, rule);
+  const groupWeights = (): GroupWeights => ({
+    service: weights[serviceArn] ?? 0,
+    alternate: weights[alternateArn] ?? 0,
+  });
+  // What the rule says is what the stand-in applies, from the first look.
+  await applyGroupWeights(lb, groupWeights());
+  return deployCanary({
+    service,
+    strategy,
+    ...(input.memoryMiB ? { memoryMiB: input.memoryMiB } : {}),
+    runtime: dockerTaskRuntime(dockerSettings(input)),
+    targetGroups: {
+      [serviceArn]: groupOnLoadBalancer(lb, false, groupWeights),
+      [alternateArn]: groupOnLoadBalancer(lb, true, groupWeights),
+    },
+    traffic: {
+      weights: () => Promise.resolve({ ...weights }),
+      shift: async (next) => {
+        await setRuleWeights(elb, rule, next);
+        weights = { ...next };
+        await applyGroupWeights(lb, groupWeights());
+      },
+    },
+    alarmsInAlarm: async (names) => {
+      if (names.length === 0) return [];
+      const { MetricAlarms } = await cw.send(new DescribeAlarmsCommand({ AlarmNames: [...names] }));
+      return (MetricAlarms ?? []).filter((a) => a.StateValue === "ALARM").map((a) => a.AlarmName ?? "");
+    },
+    clock: realClock,
+    speedup: input.speedup,
+    bakeSpeedup: CLOUDWATCH_SPEEDUP,
+    say: input.say,
     ...(input.signal ? { signal: input.signal } : {}),
   });
 }
