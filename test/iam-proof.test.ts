@@ -55,6 +55,7 @@ const roles = {
   test: roleOf(pipeline, "TestProjectRole", ARN.role("pipeline", "TestProjectRole")),
   build: roleOf(pipeline, "BuildProjectRole", ARN.role("pipeline", "BuildProjectRole")),
   start: roleOf(pipeline, "StartPipelineRole", ARN.role("pipeline", "StartPipelineRole")),
+  infrastructure: roleOf(pipeline, "EcsInfrastructureRole", ARN.infrastructureRole),
   execution: roleOf(service, "ExecutionRole", ARN.role("service", "ExecutionRole"), boundary),
 };
 
@@ -106,7 +107,8 @@ const NOT_GRANTED: Record<string, string> = {
   "AWS::IAM::Role iam:DeleteRolePermissionsBoundary": "never: it would lift the boundary every service role carries",
   "AWS::IAM::Role iam:UpdateRole": "MaxSessionDuration is not used",
   "AWS::IAM::Role iam:UpdateRoleDescription": "Description is not used",
-  "AWS::ECS::Service iam:PassRole": "Role is not used: awsvpc services use ECS's service-linked role",
+  "AWS::ECS::Service iam:PassRole":
+    "Role is not used (awsvpc services use ECS's service-linked role); the canary's infrastructure role, the one passed, is proved below",
   "AWS::ElasticLoadBalancingV2::ListenerRule cognito-idp:DescribeUserPoolClient":
     "no authenticate-cognito action is used",
   "AWS::ElasticLoadBalancingV2::TargetGroup elasticloadbalancing:RegisterTargets":
@@ -555,6 +557,61 @@ describe("IAM proof: the pipeline's role × every action it runs", () => {
   });
 });
 
+// ------------------------------------------------------------------ canary releases (lesson 08)
+
+describe("IAM proof: a canary release (lesson 08)", () => {
+  const otherRule = ARN.listenerRule.replaceAll(`/${prefix}-alb/`, "/other-alb/");
+  const otherRole = ARN.infrastructureRole.replace(`/${prefix}-`, "/other-");
+
+  it("DeployRole passes the infrastructure role to ECS only, and no other prefix's", async () => {
+    const pass = (resource: string, service: string): Request => ({
+      action: "iam:PassRole",
+      resource,
+      context: { "iam:PassedToService": service },
+    });
+    await expectAll(roles.deploy, [pass(ARN.infrastructureRole, "ecs.amazonaws.com")]);
+    await expectAll(
+      roles.deploy,
+      [
+        pass(ARN.infrastructureRole, "ecs-tasks.amazonaws.com"),
+        pass(ARN.infrastructureRole, "lambda.amazonaws.com"),
+        pass(otherRole, "ecs.amazonaws.com"),
+      ],
+      "ImplicitlyDenied",
+    );
+  });
+
+  it("the infrastructure role does what ECS does to shift traffic, on this prefix's rule and target groups", async () => {
+    await expectAll(roles.infrastructure, [
+      ...["DescribeListeners", "DescribeRules", "DescribeTargetGroups", "DescribeTargetHealth"].map((a) => ({
+        action: `elasticloadbalancing:${a}`,
+        resource: "*",
+      })),
+      { action: "elasticloadbalancing:ModifyRule", resource: ARN.listenerRule },
+      { action: "elasticloadbalancing:ModifyListener", resource: ARN.listener },
+      { action: "elasticloadbalancing:RegisterTargets", resource: ARN.targetGroup, context: tagged },
+      { action: "elasticloadbalancing:DeregisterTargets", resource: ARN.targetGroup, context: tagged },
+    ]);
+  });
+
+  it("the infrastructure role cannot touch another prefix's rule or target groups", async () => {
+    await expectAll(
+      roles.infrastructure,
+      [
+        { action: "elasticloadbalancing:ModifyRule", resource: otherRule },
+        { action: "elasticloadbalancing:DeleteRule", resource: ARN.listenerRule },
+        {
+          action: "elasticloadbalancing:RegisterTargets",
+          resource: ARN.targetGroup,
+          context: { [`aws:ResourceTag/aws-cicd-lab:prefix`]: "other" },
+        },
+        { action: "elasticloadbalancing:DeleteTargetGroup", resource: ARN.targetGroup, context: tagged },
+      ],
+      "ImplicitlyDenied",
+    );
+  });
+});
+
 // ------------------------------------------------------------------ ExecutionRole × starting a task
 
 describe("IAM proof: the task execution role × what ECS does to start a task", () => {
@@ -583,6 +640,7 @@ describe("IAM proof: trust policies", () => {
     ["build", "codebuild.amazonaws.com"],
     ["start", "events.amazonaws.com"],
     ["execution", "ecs-tasks.amazonaws.com"],
+    ["infrastructure", "ecs.amazonaws.com"],
   ];
   for (const [role, principal] of principals) {
     const keyed = SENDS_SOURCE_ACCOUNT.has(principal);
@@ -600,7 +658,7 @@ describe("IAM proof: trust policies", () => {
 describe("IAM proof: nothing more", () => {
   // Runs after the suites above (vitest runs a file's tests in order): each
   // role's grants must all have been used by an allowed request.
-  for (const name of ["deploy", "pipeline", "test", "build", "start", "execution"] as const) {
+  for (const name of ["deploy", "pipeline", "test", "build", "start", "execution", "infrastructure"] as const) {
     it(`${name}: every granted action is one AWS calls`, () => {
       const used = exercised.get(roles[name]) ?? new Set<string>();
       const unused = [...grantedActions(roles[name])].filter((a) => !used.has(a));

@@ -25,6 +25,7 @@ const WILDCARD_RESOURCE_ALLOWLIST: Record<string, string> = {
     "ELB/Logs Describe calls, ecs:DescribeTaskDefinition and DeregisterTaskDefinition take no resource",
   "pipeline.yaml/ServiceRoleBoundary/RegistryLogin": "ecr:GetAuthorizationToken has no resource-level permissions",
   "pipeline.yaml/DeployRole/GenerateSecretValue": "secretsmanager:GetRandomPassword acts on no resource",
+  "pipeline.yaml/EcsInfrastructureRole/ReadLoadBalancing": "ELB Describe calls take no resource",
   "pipeline.yaml/TestProjectRole/PublicRegistryLogin":
     "ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken have no resource-level permissions",
   "pipeline.yaml/BuildProjectRole/PublicRegistryLogin":

@@ -21,6 +21,8 @@ export const ARN = Object.freeze({
   codecommitRepository: `arn:aws:codecommit:${region}:${account}:${prefix}-app`,
   boundary: `arn:aws:iam::${account}:policy/${prefix}-service-boundary`,
   role: (stack: string, id: string) => `arn:aws:iam::${account}:role/${prefix}-${stack}-${id}-A1B2C3D4E5F6`,
+  /** The role ECS assumes for a canary's traffic shifts: pipeline.yaml names it. */
+  infrastructureRole: `arn:aws:iam::${account}:role/${prefix}-ecs-infrastructure`,
   stack: (role: string) =>
     `arn:aws:cloudformation:${region}:${account}:stack/${prefix}-${role}/5b1f3a70-0000-11ef-9d6c-0a1b2c3d4e5f`,
   logGroup: (name: string) => `arn:aws:logs:${region}:${account}:log-group:${name}`,
@@ -59,6 +61,7 @@ export function renderPipeline(source: "CodeCommit" | "S3"): Template {
         Arn: `${ARN.logGroup(`/aws/codebuild/${prefix}-build`)}:*`,
       },
       ServiceRoleBoundary: { Ref: ARN.boundary },
+      EcsInfrastructureRole: { Ref: `${prefix}-ecs-infrastructure`, Arn: ARN.infrastructureRole },
       ...Object.fromEntries(roles.map((id) => [id, { Ref: id, Arn: ARN.role("pipeline", id) }])),
     },
   });
