@@ -60,11 +60,14 @@ describe("the target group's settings", () => {
     expect(settings).toEqual({ ...TARGET_GROUP, unhealthyThreshold: 3, successCodes: "200-299" });
   });
 
-  it("give the timers in rehearsal milliseconds, the check timeout never under a second", () => {
+  it("give the timers in rehearsal milliseconds, the check timeout never under a second, draining never under 5 s", () => {
     expect(checkIntervalMs(TARGET_GROUP, 10)).toBe(500);
     expect(checkTimeoutMs(TARGET_GROUP, 10)).toBe(1_000);
     expect(checkTimeoutMs(TARGET_GROUP, 1)).toBe(2_000);
-    expect(deregistrationDelayMs(TARGET_GROUP, 10)).toBe(1_000);
+    // 10 s ten times faster would be 1 s, shorter than a slow request takes here: at least 5 s.
+    expect(deregistrationDelayMs(TARGET_GROUP, 10)).toBe(5_000);
+    expect(deregistrationDelayMs({ ...TARGET_GROUP, deregistrationDelaySeconds: 300 }, 10)).toBe(30_000);
+    expect(deregistrationDelayMs({ ...TARGET_GROUP, deregistrationDelaySeconds: 2 }, 10)).toBe(2_000);
   });
 });
 

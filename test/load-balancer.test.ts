@@ -123,7 +123,7 @@ describe("the target group's settings", () => {
 });
 
 describe("HAProxy standing in for the load balancer", () => {
-  // AWS's timings ten times faster: checks every 0.5 s, a new target healthy after about 1 s, 1 s of draining.
+  // AWS's timings ten times faster: checks every 0.5 s, a new target healthy after about 1 s, 5 s of draining at most.
   const spec = () => ({
     prefix: PREFIX,
     image: images.proxy,

@@ -27,3 +27,11 @@ export const MIN_CHECK_TIMEOUT_MS = 1_000;
 
 /** The shortest grace period a new task gets: one slow to start on a busy machine is not counted failed. */
 export const MIN_GRACE_MS = 2_000;
+
+/**
+ * The shortest a deregistering target drains (never longer than the template's
+ * delay): requests are not faster in the rehearsal, so a scaled delay (10 s
+ * becomes 1 s) would cut a 1.5 s request the ALB lets finish. Draining ends as
+ * soon as no request is in flight, so the floor costs nothing otherwise.
+ */
+export const MIN_DRAIN_MS = 5_000;

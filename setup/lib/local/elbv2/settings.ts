@@ -3,7 +3,7 @@
 // draining, with AWS's defaults where a property is unset. The target group's
 // timers in rehearsal milliseconds come from here too, so the proxy's
 // configuration and the health model count the same time.
-import { MIN_CHECK_TIMEOUT_MS, scaled } from "../clock.ts";
+import { MIN_CHECK_TIMEOUT_MS, MIN_DRAIN_MS, scaled } from "../clock.ts";
 
 /** AWS::ElasticLoadBalancingV2::TargetGroup settings the stand-in honours, AWS's defaults where unset. */
 export interface TargetGroupSettings {
@@ -56,6 +56,9 @@ export const checkIntervalMs = (tg: TargetGroupSettings, speedup: number): numbe
 export const checkTimeoutMs = (tg: TargetGroupSettings, speedup: number): number =>
   Math.max(MIN_CHECK_TIMEOUT_MS, scaled(tg.timeoutSeconds, speedup));
 
-/** The longest a deregistering target drains, sped up. */
+/** The longest a deregistering target drains: sped up, but never under MIN_DRAIN_MS (nor over the template's delay). */
 export const deregistrationDelayMs = (tg: TargetGroupSettings, speedup: number): number =>
-  scaled(tg.deregistrationDelaySeconds, speedup);
+  Math.max(
+    scaled(tg.deregistrationDelaySeconds, speedup),
+    Math.min(tg.deregistrationDelaySeconds * 1000, MIN_DRAIN_MS),
+  );
