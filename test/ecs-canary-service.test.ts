@@ -4,7 +4,8 @@
 // alternate target group, the canary's share of real requests, the weights
 // shifted in the emulator (ModifyRule) and applied by the proxy, and an alarm
 // in ALARM during the bake sending production back to blue with no request
-// failed. The task image is a few lines of Node answering its version.
+// failed, the canary's slow answers in flight included. The task image is a
+// few lines of Node answering its version (version 2 after 1.5 s).
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from "@aws-sdk/client-cloudwatch";
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from "@aws-sdk/client-ec2";
 import {
@@ -42,7 +43,9 @@ const SERVER = `
 const http = require("node:http");
 const server = http.createServer((req, res) => {
   if (req.url === "/health") return res.end();
-  res.end(JSON.stringify({ version: process.env.VERSION }));
+  // Version 2 is the slow release: 1.5 s an answer, as lesson 08's.
+  const send = () => res.end(JSON.stringify({ version: process.env.VERSION }));
+  if (process.env.VERSION === "2") setTimeout(send, 1500); else send();
 });
 server.listen(8080);
 process.on("SIGTERM", () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
@@ -237,15 +240,19 @@ describe("the ECS service stand-in's canary deployment", () => {
 
   it("rolls back when the alarm goes off during the canary's bake: 0 failed, the canary's share went to green", async () => {
     const traffic = countVersions();
-    let canaryTraffic: ReturnType<typeof countVersions> | undefined;
     let canaryCounts: { versions: Record<string, number>; failed: number } | undefined;
     const result = await rollOut("2", (event) => {
-      // While the canary holds its share: count a window of requests, then the alarm goes off.
+      // While the canary holds its share: count a window of requests (six users: the canary's answers
+      // take 1.5 s), then the alarm goes off.
       if (!/shifted 20% of production traffic to/.test(event)) return;
-      canaryTraffic = countVersions();
+      const users = Array.from({ length: 6 }, () => countVersions());
       setTimeout(() => {
         void (async () => {
-          canaryCounts = await canaryTraffic?.stop();
+          const counted = await Promise.all(users.map((u) => u.stop()));
+          const versions: Record<string, number> = {};
+          for (const c of counted)
+            for (const [v, n] of Object.entries(c.versions)) versions[v] = (versions[v] ?? 0) + n;
+          canaryCounts = { versions, failed: counted.reduce((n, c) => n + c.failed, 0) };
           await cw.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: "ALARM", StateReason: "test" }));
         })();
       }, 4_000);
@@ -257,6 +264,7 @@ describe("the ECS service stand-in's canary deployment", () => {
       rollbackReason: `alarm ${ALARM} is in ALARM`,
     });
     expect(seen.failed).toBe(0);
+    expect(canaryCounts?.failed).toBe(0);
     // The canary's share of the window within ±10 points of the template's 20 %.
     const counted = canaryCounts?.versions ?? {};
     const total = (counted["1"] ?? 0) + (counted["2"] ?? 0);

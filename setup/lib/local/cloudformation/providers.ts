@@ -29,6 +29,8 @@ export interface StackChange {
   readonly stackName: string;
   /** The template deployed (not rendered: the provider reads the stack's parameters and ids itself). */
   readonly template: Template;
+  /** Its file: the release's own, which may differ from the project's (a lesson changes it). */
+  readonly templateFile: string;
   readonly say: (line: string) => void;
   readonly signal?: AbortSignal;
 }
@@ -78,7 +80,13 @@ export async function deployWithProviders(
     });
   const deployed = await deployStack(cfn, spec, { ...options, ...(onProgress ? { onProgress } : {}) });
   for (const provider of finishing) {
-    const failure = await provider.complete({ stackName: spec.name, template, say, ...(signal ? { signal } : {}) });
+    const failure = await provider.complete({
+      stackName: spec.name,
+      template,
+      templateFile: spec.templateFile,
+      say,
+      ...(signal ? { signal } : {}),
+    });
     if (!failure) continue;
     // CloudFormation rolls the stack back to its last working state.
     const previous = Object.fromEntries(

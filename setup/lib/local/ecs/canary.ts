@@ -185,9 +185,11 @@ export async function deployCanary(input: CanaryInput): Promise<CanaryResult> {
     say(`${what}; rolling back to the deployment that ran ${blue[0]?.image}.`);
     await traffic.shift({ [blueArn]: 100, [greenArn]: 0 });
     say(`${name} shifted 100% of production traffic back to (target-group ${blueArn}).`);
+    // Green's requests in flight (a canary's, slow ones included) finish while its targets drain.
+    if (green.length > 0) say(`${name} deregistered ${green.length} targets in (target-group ${greenArn})`);
     await Promise.all(
       green.map(async (t) => {
-        await greenGroup.deregisterTarget(taskName(t.id), { drain: false }).catch(() => undefined);
+        await greenGroup.deregisterTarget(taskName(t.id)).catch(() => undefined);
         await runtime.stopTask(t.id);
       }),
     );

@@ -6,6 +6,10 @@
 // listener. The secret the emulator's CloudFormation skips is made by
 // secretsmanager/secrets.ts; its ARN is resolved here.
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import {
+  DescribeTargetGroupsCommand,
+  type ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { readFile } from "node:fs/promises";
 import { stackName, templateFile } from "../../aws/naming.ts";
@@ -208,18 +212,56 @@ function deploymentStrategy(
   };
 }
 
+/**
+ * The stack's target groups by logical id, found by the name CloudFormation
+ * gave them (<stack>-<the id's first letters>-<random>): the emulator's
+ * DescribeStackResources loses a resource's id once its stack was updated
+ * more than once, and a canary needs both groups' ARNs. One emulator holds
+ * one prefix, so no other prefix's group can match.
+ */
+async function targetGroupsByName(
+  elb: ElasticLoadBalancingV2Client,
+  template: Template,
+): Promise<Record<string, { Ref: string; Arn: string; Name: string }>> {
+  const ids = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === "AWS::ElasticLoadBalancingV2::TargetGroup")
+    .map(([id]) => id);
+  if (ids.length === 0) return {};
+  const { TargetGroups } = await elb.send(new DescribeTargetGroupsCommand({}));
+  const found: Record<string, { Ref: string; Arn: string; Name: string }> = {};
+  // <stack>-<id's first letters>-<12 random>: the emulator shortens the id's part to fit 32 characters.
+  const idPart = (name: string) => name.split("-").slice(-2, -1)[0] ?? "";
+  for (const id of ids) {
+    const matches = (TargetGroups ?? []).filter((g) => {
+      const part = idPart(g.TargetGroupName ?? "");
+      return part.length > 0 && id.startsWith(part) && ids.filter((other) => other.startsWith(part)).length === 1;
+    });
+    const [group] = matches;
+    if (matches.length === 1 && group?.TargetGroupArn)
+      found[id] = { Ref: group.TargetGroupArn, Arn: group.TargetGroupArn, Name: group.TargetGroupName ?? id };
+  }
+  return found;
+}
+
 /** The deployed service as ECS would run it, its secrets' ARNs (see secretsmanager/) resolved. */
 export async function readServiceDefinition(
-  clients: { readonly cfn: CloudFormationClient; readonly secrets: SecretsManagerClient },
+  clients: {
+    readonly cfn: CloudFormationClient;
+    readonly secrets: SecretsManagerClient;
+    readonly elb: ElasticLoadBalancingV2Client;
+  },
   prefix: string,
   accountId: string,
   region: string,
   service: string = stackName(prefix, "service"),
+  /** The template the stack was deployed from: a release's own (a lesson may have changed it). */
+  serviceTemplate: string = templateFile("service"),
 ): Promise<ServiceDefinition> {
-  const template = parseTemplate(await readFile(templateFile("service"), "utf8"));
+  const template = parseTemplate(await readFile(serviceTemplate, "utf8"));
   const secrets = await ensureStackSecrets(clients.secrets, template, service, prefix);
+  const groups = await targetGroupsByName(clients.elb, template);
   const [rendered, environment] = await Promise.all([
-    renderDeployedStack(clients.cfn, service, templateFile("service"), accountId, region, secrets),
+    renderDeployedStack(clients.cfn, service, serviceTemplate, accountId, region, { ...groups, ...secrets }),
     renderDeployedStack(clients.cfn, stackName(prefix, "environment"), templateFile("environment"), accountId, region),
   ]);
   return serviceDefinition(rendered, environment);

@@ -59,14 +59,15 @@ export function ecsServiceProvider(deps: ServiceProviderDeps): ServiceProvider {
     get last() {
       return last;
     },
-    async complete({ stackName, template, say, signal }): Promise<HandlerFailure | undefined> {
+    async complete({ stackName, template, templateFile, say, signal }): Promise<HandlerFailure | undefined> {
       const { cfn, secrets, logs, elb, cw } = deps.clients;
       const service = await readServiceDefinition(
-        { cfn, secrets },
+        { cfn, secrets, elb },
         deps.prefix,
         deps.accountId,
         deps.region,
         stackName,
+        templateFile,
       );
       try {
         await pullImage(service.container.image);

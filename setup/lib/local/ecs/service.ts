@@ -70,14 +70,26 @@ export function startTask(launch: TaskLaunch): Promise<StartedTask> {
   return startDockerTask(revision, dockerSettings(launch));
 }
 
-/** The load balancer stand-in as the service's target group. */
+/**
+ * The load balancer stand-in as the service's one target group (a rolling
+ * deployment). A service that was released by canary before has its tasks in
+ * either group (the alternate's named ALTERNATE_TARGET + id): all are its
+ * targets now, found by task id, so going back to rolling replaces them.
+ */
 export function loadBalancerTargetGroup(lb: LoadBalancer): TargetGroup {
+  const taskId = (server: string) =>
+    server.startsWith(ALTERNATE_TARGET) ? server.slice(ALTERNATE_TARGET.length) : server;
+  const servers = new Map<string, string>();
   return {
     registerTarget: (id, address) => registerTarget(lb, id, address),
     deregisterTarget: async (id, options) => {
-      await deregisterTarget(lb, id, options?.drain === false ? { drain: false } : {});
+      await deregisterTarget(lb, servers.get(id) ?? id, options?.drain === false ? { drain: false } : {});
     },
-    describeTargetHealth: () => targetHealthById(lb),
+    describeTargetHealth: async () => {
+      const health = await targetHealthById(lb);
+      for (const server of health.keys()) servers.set(taskId(server), server);
+      return new Map([...health].map(([server, state]) => [taskId(server), state]));
+    },
   };
 }
 
@@ -165,6 +177,15 @@ async function rollOutCanary(input: RolloutInput, strategy: CanaryStrategy): Pro
   const rule = strategy.productionListenerRule;
   const serviceArn = service.targetGroupArn;
   const alternateArn = strategy.alternateTargetGroupArn;
+  // The rule as the template defines it, forwarding to both groups: CloudFormation's update of the rule,
+  // which the emulator's skips. Once it forwards to both, the weights are ECS's, as on AWS.
+  const before = await ruleWeights(elb, rule);
+  if (!(serviceArn in before && alternateArn in before)) {
+    await setRuleWeights(elb, rule, { [serviceArn]: 100, [alternateArn]: 0 });
+    input.onWaiting?.(
+      "the rehearsal applied the listener rule's forward to both target groups (weights 100 and 0), as CloudFormation's update of the rule would",
+    );
+  }
   let weights = await ruleWeights(elb, rule);
   const groupWeights = (): GroupWeights => ({
     service: weights[serviceArn] ?? 0,
