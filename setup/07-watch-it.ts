@@ -6,9 +6,9 @@ import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import type { AlarmChange } from "./lib/aws/alarm-watch.ts";
 import { readInbox } from "./lib/aws/alarm-inbox.ts";
 import { metricQueries } from "./lib/aws/dashboard-body.ts";
-import { forwardedTargetGroup, loadBalancerFullName, targetGroupFullName } from "./lib/aws/monitoring-names.ts";
+import { alarmDimensions } from "./lib/aws/monitoring-names.ts";
 import { monitoringNames, prefixTags, STACK_CAPABILITIES, stackName, templateFile } from "./lib/aws/naming.ts";
-import { deployStack, describeStack, outputsOf } from "./lib/aws/stacks.ts";
+import { deployStack } from "./lib/aws/stacks.ts";
 import type { RunContext } from "./lib/context.ts";
 import { readDashboard, seriesSpec, writeDashboardPicture } from "./lib/dashboard.ts";
 import { StepError } from "./lib/errors.ts";
@@ -34,12 +34,7 @@ periods) and the tasks' server errors - a topic that announces every change of s
 inbox queue subscribed to it (and your mail, with --email), and a dashboard. Then it makes
 the app slow on purpose with GET ${SLOW_PATH}, and watches the alarm go off and clear.`);
 
-  const { ListenerArn } = outputsOf(await describeStack(aws.cfn, stackName(prefix, "environment")));
-  if (!ListenerArn) throw new StepError("The environment stack is missing.", "Run `bin/lesson 03` first.");
-  const names = {
-    loadBalancer: loadBalancerFullName(ListenerArn),
-    targetGroup: targetGroupFullName(await forwardedTargetGroup(aws.elb, ListenerArn)),
-  };
+  const names = await alarmDimensions(aws, prefix);
   const monitoring = stackName(prefix, "monitoring");
   const deployed = await withSpinner(
     ui,

@@ -6,7 +6,10 @@
 // own output is not read, since the emulator drops it once that stack has been
 // updated).
 import { DescribeRulesCommand, type ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { StepError } from "../errors.ts";
+import { stackName } from "./naming.ts";
+import { describeStack, outputsOf } from "./stacks.ts";
 
 /** "app/<name>/<id>", from the load balancer's or one of its listeners' ARN. */
 export function loadBalancerFullName(arn: string): string {
@@ -40,4 +43,17 @@ export async function forwardedTargetGroup(elb: ElasticLoadBalancingV2Client, li
       "Run `bin/lesson 04` first.",
     );
   return forwarded;
+}
+
+/** CloudWatch's names for this prefix's load balancer and the target group its rule forwards to. */
+export async function alarmDimensions(
+  aws: { readonly cfn: CloudFormationClient; readonly elb: ElasticLoadBalancingV2Client },
+  prefix: string,
+): Promise<{ loadBalancer: string; targetGroup: string }> {
+  const { ListenerArn } = outputsOf(await describeStack(aws.cfn, stackName(prefix, "environment")));
+  if (!ListenerArn) throw new StepError("The environment stack is missing.", "Run `bin/lesson 03` first.");
+  return {
+    loadBalancer: loadBalancerFullName(ListenerArn),
+    targetGroup: targetGroupFullName(await forwardedTargetGroup(aws.elb, ListenerArn)),
+  };
 }

@@ -1,5 +1,6 @@
-// The changes the lessons ship to the app's source: step 05's new /time message and step 06's release that
-// listens on 127.0.0.1 only. Lesson content, not AWS: the pipeline ships whatever source it is given.
+// The changes the lessons ship to the app's source: step 05's new /time message, step 06's release that
+// listens on 127.0.0.1 only, step 08's slow greeting and its fix. Lesson content, not AWS: the pipeline
+// ships whatever source it is given.
 import { ConfigError } from "../errors.ts";
 import type { SourceFile } from "../aws/source.ts";
 
@@ -59,5 +60,45 @@ export function withLoopbackOnly(files: readonly SourceFile[]): SourceFile[] {
       path: f.path,
       content: new TextEncoder().encode(text.replace(LISTEN, 'app.listen(config.port, "127.0.0.1")')),
     };
+  });
+}
+
+const ROOT_ROUTE = `  app.get("/", (_req, res) => {
+    res.json(identity);
+  });`;
+
+/**
+ * Lesson 08's slow release: GET / waits 1.5 s before it answers, as if it
+ * asked a slow service on every request. Every test passes and every health
+ * check too (/health is untouched): only users feel it, in the p90 the latency
+ * alarm watches.
+ */
+export function withSlowGreeting(files: readonly SourceFile[]): SourceFile[] {
+  return replaceRootRoute(
+    files,
+    `  app.get("/", (_req, res) => {
+    // Ask the greeting service on every request (it takes its time).
+    setTimeout(() => res.json(identity), 1_500);
+  });`,
+  );
+}
+
+/** Lesson 08's fix: the greeting looked up once, at start, so no request waits on it. */
+export function withCachedGreeting(files: readonly SourceFile[]): SourceFile[] {
+  return replaceRootRoute(
+    files,
+    `  app.get("/", (_req, res) => {
+    // The greeting is looked up once, at start: no request waits on it.
+    res.json(identity);
+  });`,
+  );
+}
+
+function replaceRootRoute(files: readonly SourceFile[], route: string): SourceFile[] {
+  return files.map((f) => {
+    if (f.path !== APP_FILE) return f;
+    const text = new TextDecoder().decode(f.content);
+    if (!text.includes(ROOT_ROUTE)) throw new Error(`${APP_FILE} no longer answers GET / as lesson 08 changes it`);
+    return { path: f.path, content: new TextEncoder().encode(text.replace(ROOT_ROUTE, route)) };
   });
 }
