@@ -10,6 +10,7 @@ import * as run04 from "./04-verify-app.ts";
 import * as run05 from "./05-ship-a-change.ts";
 import * as run06 from "./06-a-release-goes-wrong.ts";
 import * as run07 from "./07-watch-it.ts";
+import * as run08 from "./08-release-to-a-few-first.ts";
 import * as check01 from "./checks/01-bucket-stack.ts";
 import * as check02 from "./checks/02-seed-repository.ts";
 import * as check03 from "./checks/03-pipeline-and-environment.ts";
@@ -17,6 +18,7 @@ import * as check04 from "./checks/04-verify-app.ts";
 import * as check05 from "./checks/05-ship-a-change.ts";
 import * as check06 from "./checks/06-a-release-goes-wrong.ts";
 import * as check07 from "./checks/07-watch-it.ts";
+import * as check08 from "./checks/08-release-to-a-few-first.ts";
 import type { CheckResult } from "./checks/check.ts";
 import type { CheckContext, RunContext } from "./lib/context.ts";
 import { ConfigError } from "./lib/errors.ts";
@@ -78,6 +80,8 @@ export const STEPS: readonly Step[] = Object.freeze(
     step("06", "a-release-goes-wrong", run06, check06, ["01", "02", "03", "04"]),
     // Lesson 07 watches the running app: it needs one (04), not lessons 05 or 06.
     step("07", "watch-it", run07, check07, ["01", "02", "03", "04"]),
+    // Lesson 08 releases behind lesson 07's latency alarm: it needs the running app and the alarm.
+    step("08", "release-to-a-few-first", run08, check08, ["01", "02", "03", "04", "07"]),
   ].map((s, i, all) => (s.needs.length > 0 || i === 0 ? s : { ...s, needs: all.slice(0, i).map((e) => e.id) })),
 );
 

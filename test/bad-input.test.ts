@@ -92,7 +92,7 @@ describe("bad input", () => {
     [["--target", "cloud"], /--target cloud is not a target/],
     [["--source", "git"], /--source git is not a source/],
     [["--source", "codecommit"], /cannot be rehearsed locally: the emulator cannot store commits/],
-    [["--from", "08"], /--from 08 is not a step/],
+    [["--from", "09"], /--from 09 is not a step/],
     [["--from", "04", "--until", "02"], /comes after/],
     [["--frob"], /Unknown option '--frob'[\s\S]*--help/],
     [["--region", "eu-westt"], /"eu-westt" is not an AWS region name/],

@@ -104,7 +104,7 @@ afterAll(async () => {
 });
 
 describe("the local rehearsal", () => {
-  it("runs steps 01-06, verifies the app and the shipped change, tears down, and leaves nothing in the emulator or Docker", async () => {
+  it("runs every step, verifies the app and the shipped change, tears down, and leaves nothing in the emulator or Docker", async () => {
     const prefix = "lab-e2e";
     usedPrefixes.push(prefix);
     expect(await run(["--prefix", prefix], env(), quiet), sink.text()).toBe(0);
@@ -122,7 +122,7 @@ describe("the local rehearsal", () => {
     expect(await images(prefix)).toBe(0);
     expect(await findRehearsal(prefix)).toEqual([]);
     expect(await engineImages(prefix)).toEqual([]);
-  }, 300_000);
+  }, 600_000);
 
   it("--keep leaves it running and answering; teardown then removes it, and a second teardown succeeds", async () => {
     const prefix = "lab-keep";
@@ -180,9 +180,9 @@ describe("the local rehearsal", () => {
     async (step) => {
       const prefix = `lab-int-${step}`;
       usedPrefixes.push(prefix);
-      // Up to step 05 unless the interruption is later: step 06's two releases and step 07's alarms add
-      // nothing to what an interruption before them tests, and the run above went through all of them.
-      const until = step === "07" ? [] : ["--until", step === "06" ? "06" : "05"];
+      // Up to step 05 unless the interruption is later: steps 06-08's releases and alarms add nothing
+      // to what an interruption before them tests, and the run above went through all of them.
+      const until = step === STEPS.at(-1)?.id ? [] : ["--until", step >= "06" ? step : "05"];
       const interrupted = await run(["--prefix", prefix, "--keep", ...until], env(), {
         output,
         afterStep: (id) => {
@@ -194,16 +194,17 @@ describe("the local rehearsal", () => {
 
       expect(await run(["--prefix", prefix, "--keep", ...until], env(), quiet), sink.text()).toBe(0);
       // Step 07 adds the monitoring stack.
-      expect(await activeStacks(prefix)).toHaveLength(step === "07" ? 5 : 4);
+      expect(await activeStacks(prefix)).toHaveLength(step >= "07" ? 5 : 4);
       expect(await buckets(prefix)).toHaveLength(1);
-      // The first release, the change step 05 ships (and step 06's broken release): each image built once.
-      expect(await images(prefix)).toBe(step >= "06" ? 3 : 2);
+      // The first release, the change step 05 ships, step 06's broken release, and step 08's three (the
+      // canary template, the slow release, its fix): each image built once.
+      expect(await images(prefix)).toBe(step >= "08" ? 6 : step >= "06" ? 3 : 2);
       expect((await findRehearsal(prefix)).filter((c) => c.role === "task")).toHaveLength(2);
 
       expect(await runTeardown(["--prefix", prefix], env(), quiet)).toBe(0);
       expect(await activeStacks(prefix)).toEqual([]);
     },
-    300_000,
+    600_000,
   );
 
   it("refuses a prefix whose stacks were not made by the workshop (exit 2), touching nothing", async () => {
