@@ -4,7 +4,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { trafficLine, watchTraffic } from "../setup/lib/traffic.ts";
+import { sharesWhile, trafficLine, watchTraffic } from "../setup/lib/traffic.ts";
 
 let server: Server | undefined;
 
@@ -38,8 +38,12 @@ describe("watchTraffic", () => {
     expect(seen.total).toBeGreaterThan(4);
     // Answers alternate 200, 503, …: of the first `total`, every second one failed.
     expect(seen.failed).toBe(Math.floor(seen.total / 2));
+    // What the failed ones got is said with them.
+    expect(seen.failures).toEqual({ "503": seen.failed });
     expect(trafficLine(url, seen)).toMatch(
-      new RegExp(`^${seen.total} requests to ${url} during the release, ${seen.failed} failed \\(slowest \\d+ ms\\)$`),
+      new RegExp(
+        `^${seen.total} requests to ${url} during the release, ${seen.failed} failed \\(503 ×${seen.failed}\\) \\(slowest \\d+ ms\\)$`,
+      ),
     );
   });
 
@@ -52,6 +56,27 @@ describe("watchTraffic", () => {
     const seen = await traffic.stop();
     expect(seen.total).toBeGreaterThan(0);
     expect(seen.failed).toBe(seen.total);
+    expect(seen.failures).toEqual({ "no answer": seen.total });
+  });
+
+  it("counts the answers by the version they carry, with when they came", async () => {
+    let n = 0;
+    const url = await serve((_req, res) => {
+      n += 1;
+      res.end(JSON.stringify({ version: n % 5 === 0 ? "canary" : "stable" }));
+    });
+    const traffic = watchTraffic(url, 5);
+    await sleep(300);
+    const seen = await traffic.stop();
+    const stable = seen.versions.stable?.requests ?? 0;
+    const canary = seen.versions.canary?.requests ?? 0;
+    expect(stable + canary).toBe(seen.total);
+    expect(canary).toBe(Math.floor(seen.total / 5));
+    expect(seen.answers.map((a) => a.version).filter((v) => v === "canary")).toHaveLength(canary);
+    // Between the first and the last canary answer: one canary in five.
+    const during = sharesWhile(seen, "canary");
+    expect(during.canary).toBe(canary);
+    expect(during.stable).toBe(Math.max(0, (canary - 1) * 4));
   });
 
   it("stops without waiting for, or counting, the request it cut", async () => {

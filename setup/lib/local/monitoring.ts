@@ -232,13 +232,14 @@ export async function watchAlarms(options: WatchOptions): Promise<AlarmWatch> {
         at: new Date(end * 1000),
       };
       const topics = actionsFor(watched.alarm, state).filter((arn) => arn.startsWith("arn:aws:sns:"));
+      const recorded = { alarm: watched.rule.name, from, to: state, reason, notified: topics };
+      changes.push(recorded);
+      // Said as soon as it is recorded: whoever reads the alarm's state (a canary's ECS) may act on it now.
+      options.onChange?.(recorded);
       for (const topic of topics)
         await clients.sns.send(
           new PublishCommand({ TopicArn: topic, Subject: alarmSubject(change), Message: alarmMessage(change) }),
         );
-      const recorded = { alarm: watched.rule.name, from, to: state, reason, notified: topics };
-      changes.push(recorded);
-      options.onChange?.(recorded);
     }
     options.onPeriod?.({ index: index++, alarms: states, requests: requests.length });
   };

@@ -5,8 +5,10 @@
 // StopTimeout and the deployment configuration), and the environment's
 // listener. The secret the emulator's CloudFormation skips is made by
 // secretsmanager/secrets.ts; its ARN is resolved here.
-import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { type CloudFormationClient, DescribeStackResourcesCommand } from "@aws-sdk/client-cloudformation";
 import {
+  AddTagsCommand,
+  DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -65,6 +67,15 @@ export interface ServiceDefinition {
   /** The target group's ARN, for ECS's event messages. */
   readonly targetGroupArn: string;
   readonly listener: ListenerSettings;
+  /** The listener rule as the template defines it: where it is, and the weights it forwards with. */
+  readonly rule?: TemplateRule;
+}
+
+export interface TemplateRule {
+  readonly listenerArn: string;
+  readonly priority: number;
+  /** Target group ARN → the template's weight (TargetGroupArn alone: 1). */
+  readonly forward: Readonly<Record<string, number>>;
 }
 
 type Props = Readonly<Record<string, unknown>>;
@@ -150,6 +161,15 @@ export function serviceDefinition(service: Template, environment: Template): Ser
     targetGroup: targetGroupSettings(group.properties),
     targetGroupArn,
     listener: listenerSettings(environment, rule?.Properties),
+    ...(rule?.Properties
+      ? {
+          rule: {
+            listenerArn: text(rule.Properties.ListenerArn),
+            priority: Number(rule.Properties.Priority ?? 0),
+            forward: Object.fromEntries(forwardWeights(rule.Properties)),
+          },
+        }
+      : {}),
   };
 }
 
@@ -212,35 +232,66 @@ function deploymentStrategy(
   };
 }
 
+/** The tag the rehearsal keeps on a target group it has seen the stack name, so it is known again. */
+const LOGICAL_ID_TAG = "aws-cicd-lab:rehearsal-logical-id";
+
 /**
- * The stack's target groups by logical id, found by the name CloudFormation
- * gave them (<stack>-<the id's first letters>-<random>): the emulator's
+ * The stack's target groups by logical id. The emulator's
  * DescribeStackResources loses a resource's id once its stack was updated
- * more than once, and a canary needs both groups' ARNs. One emulator holds
- * one prefix, so no other prefix's group can match.
+ * more than once, and a canary needs both groups' ARNs, so each group whose
+ * id the emulator still gives is tagged with its logical id, and a lost one
+ * is found again: by that tag, else by the name CloudFormation gave it
+ * (<stack>-<the id's first letters>-<random>, the id part shortened or
+ * dropped to fit 32 characters), else as the one group of this stack no
+ * other id claims. Groups named for this stack come first: an emulator shared
+ * by tests holds other prefixes' too.
  */
-async function targetGroupsByName(
-  elb: ElasticLoadBalancingV2Client,
+async function targetGroupsByLogicalId(
+  clients: { readonly cfn: CloudFormationClient; readonly elb: ElasticLoadBalancingV2Client },
   template: Template,
+  stack: string,
 ): Promise<Record<string, { Ref: string; Arn: string; Name: string }>> {
+  const { cfn, elb } = clients;
   const ids = Object.entries(template.Resources)
     .filter(([, r]) => r.Type === "AWS::ElasticLoadBalancingV2::TargetGroup")
     .map(([id]) => id);
   if (ids.length === 0) return {};
+  const { StackResources } = await cfn
+    .send(new DescribeStackResourcesCommand({ StackName: stack }))
+    .catch(() => ({ StackResources: [] }));
+  const arns = new Map<string, string>();
+  for (const r of StackResources ?? [])
+    if (r.LogicalResourceId && ids.includes(r.LogicalResourceId) && r.PhysicalResourceId)
+      arns.set(r.LogicalResourceId, r.PhysicalResourceId);
+  for (const [id, arn] of arns)
+    await elb.send(new AddTagsCommand({ ResourceArns: [arn], Tags: [{ Key: LOGICAL_ID_TAG, Value: id }] }));
+
   const { TargetGroups } = await elb.send(new DescribeTargetGroupsCommand({}));
-  const found: Record<string, { Ref: string; Arn: string; Name: string }> = {};
-  // <stack>-<id's first letters>-<12 random>: the emulator shortens the id's part to fit 32 characters.
-  const idPart = (name: string) => name.split("-").slice(-2, -1)[0] ?? "";
-  for (const id of ids) {
-    const matches = (TargetGroups ?? []).filter((g) => {
+  const own = (TargetGroups ?? []).filter((g) => g.TargetGroupName?.startsWith(`${stack}-`));
+  const candidates = own.length > 0 ? own : (TargetGroups ?? []);
+  const claimed = () => new Set(arns.values());
+  if (candidates.length > 0 && arns.size < ids.length) {
+    const { TagDescriptions } = await elb.send(
+      new DescribeTagsCommand({ ResourceArns: candidates.map((g) => g.TargetGroupArn ?? "").slice(0, 20) }),
+    );
+    for (const d of TagDescriptions ?? []) {
+      const id = d.Tags?.find((t) => t.Key === LOGICAL_ID_TAG)?.Value;
+      if (id && ids.includes(id) && !arns.has(id) && d.ResourceArn) arns.set(id, d.ResourceArn);
+    }
+  }
+  const idPart = (name: string) => (name.split("-").length >= 3 ? (name.split("-").slice(-2, -1)[0] ?? "") : "");
+  for (const id of ids.filter((i) => !arns.has(i))) {
+    const matches = candidates.filter((g) => {
       const part = idPart(g.TargetGroupName ?? "");
       return part.length > 0 && id.startsWith(part) && ids.filter((other) => other.startsWith(part)).length === 1;
     });
-    const [group] = matches;
-    if (matches.length === 1 && group?.TargetGroupArn)
-      found[id] = { Ref: group.TargetGroupArn, Arn: group.TargetGroupArn, Name: group.TargetGroupName ?? id };
+    if (matches.length === 1 && matches[0]?.TargetGroupArn) arns.set(id, matches[0].TargetGroupArn);
   }
-  return found;
+  const unresolved = ids.filter((i) => !arns.has(i));
+  const unclaimed = own.filter((g) => g.TargetGroupArn && !claimed().has(g.TargetGroupArn));
+  if (unresolved.length === 1 && unclaimed.length === 1 && unclaimed[0]?.TargetGroupArn)
+    arns.set(unresolved[0] as string, unclaimed[0].TargetGroupArn);
+  return Object.fromEntries([...arns].map(([id, arn]) => [id, { Ref: arn, Arn: arn, Name: arn.split("/")[1] ?? id }]));
 }
 
 /** The deployed service as ECS would run it, its secrets' ARNs (see secretsmanager/) resolved. */
@@ -259,7 +310,7 @@ export async function readServiceDefinition(
 ): Promise<ServiceDefinition> {
   const template = parseTemplate(await readFile(serviceTemplate, "utf8"));
   const secrets = await ensureStackSecrets(clients.secrets, template, service, prefix);
-  const groups = await targetGroupsByName(clients.elb, template);
+  const groups = await targetGroupsByLogicalId(clients, template, service);
   const [rendered, environment] = await Promise.all([
     renderDeployedStack(clients.cfn, service, serviceTemplate, accountId, region, { ...groups, ...secrets }),
     renderDeployedStack(clients.cfn, stackName(prefix, "environment"), templateFile("environment"), accountId, region),

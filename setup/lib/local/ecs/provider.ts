@@ -16,6 +16,7 @@ import { REHEARSAL_SPEEDUP } from "../clock.ts";
 import type { HandlerFailure, ResourceProvider } from "../cloudformation/providers.ts";
 import { pullImage } from "../engine/client.ts";
 import { ensureLoadBalancer } from "../elbv2/load-balancer.ts";
+import { applyTemplateForward } from "../elbv2/rule-weights.ts";
 import { secretValue } from "../secretsmanager/secrets.ts";
 import type { CanaryResult } from "./canary.ts";
 import { readServiceDefinition } from "./definition.ts";
@@ -77,6 +78,14 @@ export function ecsServiceProvider(deps: ServiceProviderDeps): ServiceProvider {
           "Run the same command again; if the registry was removed, `bin/teardown --target local` first.",
           error,
         );
+      }
+      // The listener rule as the stack update leaves it (the emulator's CloudFormation keeps its first actions).
+      if (service.rule) {
+        const applied = await applyTemplateForward(elb, service.rule);
+        if (applied?.changed)
+          say(
+            "the rehearsal applied the listener rule's forward as the template defines it, as CloudFormation's update of the rule would",
+          );
       }
       const lb = await ensureLoadBalancer({
         prefix: deps.prefix,

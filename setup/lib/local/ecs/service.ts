@@ -177,15 +177,6 @@ async function rollOutCanary(input: RolloutInput, strategy: CanaryStrategy): Pro
   const rule = strategy.productionListenerRule;
   const serviceArn = service.targetGroupArn;
   const alternateArn = strategy.alternateTargetGroupArn;
-  // The rule as the template defines it, forwarding to both groups: CloudFormation's update of the rule,
-  // which the emulator's skips. Once it forwards to both, the weights are ECS's, as on AWS.
-  const before = await ruleWeights(elb, rule);
-  if (!(serviceArn in before && alternateArn in before)) {
-    await setRuleWeights(elb, rule, { [serviceArn]: 100, [alternateArn]: 0 });
-    input.onWaiting?.(
-      "the rehearsal applied the listener rule's forward to both target groups (weights 100 and 0), as CloudFormation's update of the rule would",
-    );
-  }
   let weights = await ruleWeights(elb, rule);
   const groupWeights = (): GroupWeights => ({
     service: weights[serviceArn] ?? 0,

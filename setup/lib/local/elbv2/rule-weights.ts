@@ -44,3 +44,37 @@ export async function setRuleWeights(
     }),
   );
 }
+
+/**
+ * The listener rule as a stack update leaves it, which the emulator's
+ * CloudFormation does not do (it keeps a rule's first actions): when the
+ * template forwards to other target groups than the rule does, the
+ * template's forward is applied, as CloudFormation would apply the changed
+ * property; when it forwards to the same groups, the weights are left as they
+ * are (ECS's, during and after a canary). Returns the rule's ARN, and whether
+ * it was changed.
+ */
+export async function applyTemplateForward(
+  elb: ElasticLoadBalancingV2Client,
+  rule: { readonly listenerArn: string; readonly priority: number; readonly forward: Readonly<Record<string, number>> },
+): Promise<{ arn: string; changed: boolean } | undefined> {
+  const { Rules } = await elb.send(new DescribeRulesCommand({ ListenerArn: rule.listenerArn }));
+  const found = (Rules ?? []).find((r) => Number(r.Priority) === rule.priority);
+  if (!found?.RuleArn) return undefined;
+  const forward = found.Actions?.find((a) => a.Type === "forward");
+  const groups = new Set(
+    (forward?.ForwardConfig?.TargetGroups ?? []).map((g) => g.TargetGroupArn).concat(forward?.TargetGroupArn ?? []),
+  );
+  const wanted = Object.keys(rule.forward);
+  const same = groups.size === wanted.length && wanted.every((arn) => groups.has(arn));
+  if (same || wanted.length === 0) return { arn: found.RuleArn, changed: false };
+  const total = Object.values(rule.forward).reduce((a, b) => a + b, 0);
+  await setRuleWeights(
+    elb,
+    found.RuleArn,
+    Object.fromEntries(
+      Object.entries(rule.forward).map(([arn, w]) => [arn, total > 0 ? Math.round((w * 100) / total) : 0]),
+    ),
+  );
+  return { arn: found.RuleArn, changed: true };
+}

@@ -82,7 +82,11 @@ export function codeBuildAction(deps: CodeBuildActionDeps, revisions: Revisions)
     // Whatever the build pushed before it ended is in the registry: show it in the emulator's ECR.
     for (const repository of repositories) {
       const tags = await mirrorRegistryToEcr(deps.clients.ecr, deps.registry, repository);
-      for (const tag of tags) await rememberLayers(deps.registry, repository, tag);
+      for (const tag of tags) {
+        const skipped = await rememberLayers(deps.registry, repository, tag);
+        if (skipped)
+          run.say(`(the local registry's layer cache was not updated: ${skipped}; the next build uploads them again)`);
+      }
       // One line per image: its tags (the revision's and the content's) name the same image.
       const [tag, ...also] = [...tags].sort();
       if (tag)
